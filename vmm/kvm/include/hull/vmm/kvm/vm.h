@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "hull/common/result.h"
+#include "hull/common/unique_fd.h"
+#include "hull/vmm/kvm/kvm_system.h"
+#include "hull/vmm/memory/guest_address.h"
+
+namespace hull::kvm {
+
+// One KVM virtual machine (KVM_CREATE_VM): memory slots, in-kernel devices.
+class Vm {
+ public:
+  static Result<Vm> Create(const KvmSystem& kvm);
+
+  // KVM_SET_USER_MEMORY_REGION: maps `size` bytes of this process at `host`
+  // to guest-physical `guest` in `slot`. `host` must stay mapped for the
+  // VM's lifetime (GuestMemory owns it). A size of 0 deletes the slot.
+  Result<void> SetUserMemoryRegion(uint32_t slot, vmm::GuestAddress guest, uint64_t size,
+                                   void* host);
+
+  // KVM_CREATE_IRQCHIP: in-kernel PIC, IOAPIC and local APICs. Call before
+  // creating vCPUs.
+  Result<void> CreateIrqchip();
+  // KVM_CREATE_PIT2, with the PC speaker port left to a dummy.
+  Result<void> CreatePit2();
+  // KVM_SET_TSS_ADDR: three pages of guest-physical space Intel VMX needs for
+  // real mode; must not overlap RAM or MMIO.
+  Result<void> SetTssAddr(vmm::GuestAddress address);
+  // KVM_SET_IDENTITY_MAP_ADDR: one page for VMX's identity page table.
+  Result<void> SetIdentityMapAddr(vmm::GuestAddress address);
+
+  int fd() const noexcept { return fd_.Get(); }
+  size_t vcpu_mmap_size() const noexcept { return vcpu_mmap_size_; }
+
+ private:
+  Vm(UniqueFd fd, size_t vcpu_mmap_size) noexcept
+      : fd_(std::move(fd)), vcpu_mmap_size_(vcpu_mmap_size) {}
+
+  UniqueFd fd_;
+  size_t vcpu_mmap_size_;
+};
+
+}  // namespace hull::kvm

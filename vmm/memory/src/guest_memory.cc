@@ -1,0 +1,99 @@
+#include "hull/vmm/memory/guest_memory.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+
+namespace hull::vmm {
+namespace {
+
+Result<void> ValidateSpecs(std::span<const RegionSpec> sorted) {
+  if (sorted.empty()) return Error(EINVAL, "no guest memory regions");
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const RegionSpec& spec = sorted[i];
+    if (spec.size == 0) {
+      return Error(EINVAL, fmt::format("guest region at {} has size 0", spec.base));
+    }
+    if (!spec.base.IsAligned(kGuestPageSize) || spec.size % kGuestPageSize != 0) {
+      return Error(EINVAL,
+                   fmt::format("guest region {}+{:#x} is not page-aligned", spec.base, spec.size));
+    }
+    if (!spec.base.CheckedAdd(spec.size).has_value()) {
+      return Error(EINVAL, fmt::format("guest region {}+{:#x} passes the top of the address space",
+                                       spec.base, spec.size));
+    }
+    // Sorted by base, so only a neighbour can overlap; the end is known to fit.
+    if (i > 0) {
+      const RegionSpec& prev = sorted[i - 1];
+      if (prev.base.raw() + prev.size > spec.base.raw()) {
+        return Error(EINVAL, fmt::format("guest regions {}+{:#x} and {}+{:#x} overlap", prev.base,
+                                         prev.size, spec.base, spec.size));
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<GuestMemory> GuestMemory::Create(std::span<const RegionSpec> specs) {
+  std::vector<RegionSpec> sorted(specs.begin(), specs.end());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const RegionSpec& a, const RegionSpec& b) { return a.base < b.base; });
+  HULL_TRY(ValidateSpecs(sorted));
+
+  std::vector<GuestRegion> regions;
+  regions.reserve(sorted.size());
+  for (const RegionSpec& spec : sorted) {
+    HULL_ASSIGN_OR_RETURN(GuestRegion region, GuestRegion::Create(spec.base, spec.size));
+    regions.push_back(std::move(region));
+  }
+  return GuestMemory(std::move(regions));
+}
+
+const GuestRegion* GuestMemory::FindRegion(GuestAddress addr) const noexcept {
+  // The last region whose base is <= addr is the only candidate.
+  auto after =
+      std::upper_bound(regions_.begin(), regions_.end(), addr,
+                       [](GuestAddress a, const GuestRegion& region) { return a < region.base(); });
+  if (after == regions_.begin()) return nullptr;
+  const GuestRegion& candidate = *std::prev(after);
+  return candidate.Contains(addr) ? &candidate : nullptr;
+}
+
+Result<std::span<uint8_t>> GuestMemory::Slice(GuestAddress addr, uint64_t len) const {
+  const GuestRegion* region = FindRegion(addr);
+  if (region == nullptr) {
+    return Error(EFAULT, fmt::format("guest range {}+{:#x}: {} is not guest RAM", addr, len, addr));
+  }
+  // No overflow: base <= addr < base + size, so offset < size.
+  const uint64_t offset = addr.raw() - region->base().raw();
+  const uint64_t available = region->size() - offset;
+  if (len > available) {
+    return Error(EFAULT,
+                 fmt::format("guest range {}+{:#x} runs past the end of RAM region {}+{:#x}", addr,
+                             len, region->base(), region->size()));
+  }
+  // SAFETY: offset + len <= size, and the region maps exactly `size` bytes at
+  // host_address(); both fit in size_t because the mapping does.
+  return std::span<uint8_t>(region->host_address() + offset, static_cast<size_t>(len));
+}
+
+Result<void> GuestMemory::Read(GuestAddress addr, std::span<uint8_t> out) const {
+  HULL_ASSIGN_OR_RETURN(std::span<uint8_t> source, Slice(addr, out.size()));
+  // SAFETY: one copy out of hostile memory; the guest changing it meanwhile
+  // can only change the bytes we get, which the caller validates.
+  if (!out.empty()) std::memcpy(out.data(), source.data(), out.size());
+  return {};
+}
+
+Result<void> GuestMemory::Write(GuestAddress addr, std::span<const uint8_t> in) const {
+  HULL_ASSIGN_OR_RETURN(std::span<uint8_t> target, Slice(addr, in.size()));
+  if (!in.empty()) std::memcpy(target.data(), in.data(), in.size());
+  return {};
+}
+
+}  // namespace hull::vmm
