@@ -25,6 +25,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "parse.h"
 
 #define PREFIX "HULL-TEST-INIT "
@@ -32,7 +33,7 @@
 /* Writes one whole line with a single write(2) so that nothing is buffered
  * when PID 1 exits or the machine reboots, and so that kernel messages on the
  * same console cannot split a line in the middle as easily. */
-__attribute__((format(printf, 1, 2))) static void say(const char* fmt, ...) {
+void say(const char* fmt, ...) {
   char line[8192];
   size_t prefix_len = sizeof(PREFIX) - 1;
   memcpy(line, PREFIX, prefix_len);
@@ -321,6 +322,10 @@ static const struct action {
     {"hang", action_hang},
     {"cgroup2", action_cgroup2},
     {"overlay", action_overlay},
+    {"blk-read", action_blk_read},
+    {"blk-write", action_blk_write},
+    {"blk-ro", action_blk_ro},
+    {"rng", action_rng},
 };
 
 static void run_action(const char* name) {
@@ -341,6 +346,7 @@ int main(void) {
     fprintf(stderr, "test-init: must run as PID 1 (the init of a test VM); refusing\n");
     return 2;
   }
+  mark_booted();
 
   struct setup_error setup_errors[4];
   size_t n_setup_errors = set_up_console_and_mounts(setup_errors);
