@@ -60,8 +60,8 @@ void action_blk_read(void) {
     say("blk-read=error:read: %s", strerror(err));
     return;
   }
-  say("blk-read=ok fnv=%016llx", (unsigned long long)fnv1a64(region, sizeof(region),
-                                                              0xcbf29ce484222325ULL));
+  say("blk-read=ok fnv=%016llx",
+      (unsigned long long)fnv1a64(region, sizeof(region), 0xcbf29ce484222325ULL));
 }
 
 /* blk-write: the second MiB of /dev/vda gets xorshift32 bytes seeded with
@@ -112,10 +112,20 @@ void action_blk_ro(void) {
   uint8_t sector[512];
   int err = read_full(fd, sector, sizeof(sector), 0);
   close(fd);
+  /* Linux refuses a write to a read-only disk at open (older kernels) or at
+   * write time (6.x); either way nothing may reach the device. */
+  int werr = 0;
   int wfd = open("/dev/vdb", O_WRONLY | O_CLOEXEC);
-  int werr = wfd < 0 ? errno : 0;
-  if (wfd >= 0) close(wfd);
-  say("blk-ro=%s ro_flag=%d read=%s", wfd < 0 ? "refused" : "WRITABLE", ro,
+  if (wfd < 0) {
+    werr = errno;
+  } else {
+    memset(sector, 0xAB, sizeof(sector));
+    ssize_t n = pwrite(wfd, sector, sizeof(sector), 0);
+    if (n < 0) werr = errno;
+    if (n >= 0 && fsync(wfd) != 0) werr = errno;
+    close(wfd);
+  }
+  say("blk-ro=%s ro_flag=%d read=%s", werr ? "refused" : "WRITABLE", ro,
       err ? strerror(err) : "ok");
   if (werr) say("blk-ro-errno=%s", strerror(werr));
 }

@@ -318,14 +318,9 @@ static const struct action {
   const char* name;
   void (*run)(void);
 } kActions[] = {
-    {"exit", action_exit},
-    {"hang", action_hang},
-    {"cgroup2", action_cgroup2},
-    {"overlay", action_overlay},
-    {"blk-read", action_blk_read},
-    {"blk-write", action_blk_write},
-    {"blk-ro", action_blk_ro},
-    {"rng", action_rng},
+    {"exit", action_exit},       {"hang", action_hang},         {"cgroup2", action_cgroup2},
+    {"overlay", action_overlay}, {"blk-read", action_blk_read}, {"blk-write", action_blk_write},
+    {"blk-ro", action_blk_ro},   {"rng", action_rng},
 };
 
 static void run_action(const char* name) {

@@ -5,6 +5,10 @@
 
 #include <linux/kvm.h>
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
 namespace hull::kvm {
 
 using Regs = kvm_regs;
@@ -12,6 +16,21 @@ using Sregs = kvm_sregs;
 using Segment = kvm_segment;
 using CpuidEntry = kvm_cpuid_entry2;
 using KvmRun = kvm_run;
+using Fpu = kvm_fpu;
+using Ioeventfd = kvm_ioeventfd;
+
+// A local APIC's register page as KVM_GET/SET_LAPIC carry it (struct
+// kvm_lapic_state): 1 KiB, each register at its xAPIC MMIO offset.
+inline constexpr size_t kLapicRegistersSize = KVM_APIC_REG_SIZE;
+using LapicRegisters = std::array<uint8_t, kLapicRegistersSize>;
+static_assert(sizeof(kvm_lapic_state) == kLapicRegistersSize);
+
+// One model-specific register and its value (an entry of KVM_GET/SET_MSRS).
+struct Msr {
+  uint32_t index = 0;
+  uint64_t value = 0;
+  friend bool operator==(const Msr&, const Msr&) = default;
+};
 
 // The API version every KVM since Linux 2.6.22 reports.
 inline constexpr int kKvmApiVersion = KVM_API_VERSION;
