@@ -26,12 +26,22 @@ void mark_booted(void) {
   if (ioperm(BOOT_MARK_PORT, 1, 1) == 0) outb(1, BOOT_MARK_PORT);
 }
 
-static uint64_t fnv1a64(const uint8_t* p, size_t n, uint64_t h) {
+uint64_t hull_fnv1a64(const uint8_t* p, size_t n, uint64_t h) {
   for (size_t i = 0; i < n; i++) {
     h ^= p[i];
     h *= 0x100000001b3ULL;
   }
   return h;
+}
+
+uint32_t hull_pattern_fill(uint32_t x, uint8_t* out, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    out[i] = (uint8_t)x;
+  }
+  return x;
 }
 
 static int read_full(int fd, uint8_t* buf, size_t len, off_t off) {
@@ -61,19 +71,13 @@ void action_blk_read(void) {
     return;
   }
   say("blk-read=ok fnv=%016llx",
-      (unsigned long long)fnv1a64(region, sizeof(region), 0xcbf29ce484222325ULL));
+      (unsigned long long)hull_fnv1a64(region, sizeof(region), HULL_FNV_OFFSET));
 }
 
 /* blk-write: the second MiB of /dev/vda gets xorshift32 bytes seeded with
  * 0x12345678 (one byte per step: the low byte of the state), then fsync. */
 void action_blk_write(void) {
-  uint32_t x = 0x12345678u;
-  for (size_t i = 0; i < sizeof(region); i++) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    region[i] = (uint8_t)x;
-  }
+  hull_pattern_fill(HULL_PATTERN_SEED, region, sizeof(region));
   int fd = open("/dev/vda", O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     say("blk-write=error:open /dev/vda: %s", strerror(errno));
@@ -94,7 +98,7 @@ void action_blk_write(void) {
     say("blk-write=error:fsync: %s", strerror(errno));
   } else {
     say("blk-write=ok fnv=%016llx",
-        (unsigned long long)fnv1a64(region, sizeof(region), 0xcbf29ce484222325ULL));
+        (unsigned long long)hull_fnv1a64(region, sizeof(region), HULL_FNV_OFFSET));
   }
   close(fd);
 }

@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "fs.h"
+#include "net.h"
 #include "parse.h"
 
 #define PREFIX "HULL-TEST-INIT "
@@ -318,9 +320,22 @@ static const struct action {
   const char* name;
   void (*run)(void);
 } kActions[] = {
-    {"exit", action_exit},       {"hang", action_hang},         {"cgroup2", action_cgroup2},
-    {"overlay", action_overlay}, {"blk-read", action_blk_read}, {"blk-write", action_blk_write},
-    {"blk-ro", action_blk_ro},   {"rng", action_rng},
+    {"exit", action_exit},
+    {"hang", action_hang},
+    {"cgroup2", action_cgroup2},
+    {"overlay", action_overlay},
+    {"blk-read", action_blk_read},
+    {"blk-write", action_blk_write},
+    {"blk-ro", action_blk_ro},
+    {"rng", action_rng},
+    {"net", action_net},
+    {"fs-mount", action_fs_mount},
+    {"fs", action_fs},
+    {"balloon", action_balloon},
+    {"net-tcp-send", action_net_tcp_send},
+    {"net-tcp-recv", action_net_tcp_recv},
+    {"vsock-echo-server", action_vsock_echo_server},
+    {"vsock-client", action_vsock_client},
 };
 
 static void run_action(const char* name) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../unit/vmm/virtio/split_ring.h"
+#include "fuzz_input.h"
 #include "hull/common/check.h"
 #include "hull/common/unique_fd.h"
 #include "hull/vmm/virtio/block/block_device.h"
@@ -28,39 +29,17 @@ namespace {
 
 using hull::Result;
 using hull::UniqueFd;
+using hull::fuzz::Input;
 using hull::vmm::GuestAddress;
 using hull::vmm::GuestMemory;
 using namespace hull::vmm::virtio;         // NOLINT(google-build-using-namespace)
 using namespace hull::vmm::virtio::block;  // NOLINT(google-build-using-namespace)
 
-// Reads the input front to back; past its end every value is 0.
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  template <typename T>
-  T Take() {
-    T value{};
-    const size_t n = std::min(sizeof(T), size_ - pos_);
-    if (n > 0) std::memcpy(&value, data_ + pos_, n);
-    pos_ += n;
-    return value;
-  }
-  bool empty() const { return pos_ >= size_; }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
-
 constexpr uint64_t kRam = 0x80000;
 constexpr uint64_t kDiskSectors = 64;
 constexpr uint64_t kDiskBytes = kDiskSectors * kSectorSize;
 
-const GuestMemory& Memory() {
-  static const GuestMemory memory = testing::MakeMemory(kRam);
-  return memory;
-}
+const GuestMemory& Memory() { return hull::fuzz::StaticMemory<kRam>(); }
 
 int DiskFd() {
   static const int fd = [] {
@@ -122,9 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   testing::SplitRing ring(memory, queue_size);
   std::vector<Queue> queues;
-  queues.push_back(Queue(queue_size));
-  ring.Configure(queues[0]);
-  HULL_CHECK(queues[0].Activate(memory, features).ok());
+  queues.push_back(ring.MakeQueue(features, queue_size));
   testing::FakeInterrupt interrupt;
   HULL_CHECK((*device)->Activate(memory, queues, features, interrupt).ok());
 

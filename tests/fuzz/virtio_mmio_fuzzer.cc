@@ -21,44 +21,23 @@
 #include <vector>
 
 #include "../unit/vmm/virtio/split_ring.h"
+#include "fuzz_input.h"
 #include "hull/common/check.h"
 #include "hull/vmm/virtio/mmio_transport.h"
 #include "hull/vmm/virtio/rng/rng_device.h"
 
 namespace {
 
+using hull::fuzz::Input;
 using hull::vmm::GuestMemory;
 using namespace hull::vmm::virtio;  // NOLINT(google-build-using-namespace)
-
-// Reads the input front to back; past its end every value is 0.
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  template <typename T>
-  T Take() {
-    T value{};
-    const size_t n = std::min(sizeof(T), size_ - pos_);
-    if (n > 0) std::memcpy(&value, data_ + pos_, n);
-    pos_ += n;
-    return value;
-  }
-  bool empty() const { return pos_ >= size_; }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
 
 constexpr uint64_t kRam = 0x40000;
 // Guest memory writes land in [kRingArea, kRingArea + 0x8000): descriptor
 // table, rings and the start of the data area.
 constexpr uint64_t kRingArea = 0x1000;
 
-const GuestMemory& Memory() {
-  static const GuestMemory memory = testing::MakeMemory(kRam);
-  return memory;
-}
+const GuestMemory& Memory() { return hull::fuzz::StaticMemory<kRam>(); }
 
 uint32_t ReadRegister(MmioTransport& transport, uint64_t offset) {
   std::array<uint8_t, 4> bytes{};

@@ -17,43 +17,22 @@
 #include <vector>
 
 #include "../unit/vmm/virtio/split_ring.h"
+#include "fuzz_input.h"
 #include "hull/common/check.h"
 #include "hull/vmm/virtio/queue.h"
 
 namespace {
 
 using hull::Result;
+using hull::fuzz::Input;
 using hull::vmm::GuestAddress;
 using hull::vmm::GuestMemory;
 using namespace hull::vmm::virtio;  // NOLINT(google-build-using-namespace)
 
-// Reads the input front to back; past its end every value is 0.
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  template <typename T>
-  T Take() {
-    T value{};
-    const size_t n = std::min(sizeof(T), size_ - pos_);
-    if (n > 0) std::memcpy(&value, data_ + pos_, n);
-    pos_ += n;
-    return value;
-  }
-  bool empty() const { return pos_ >= size_; }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
-
 constexpr uint64_t kRam = 0x40000;
 constexpr uint16_t kIndirectEntries = 16;
 
-const GuestMemory& Memory() {
-  static const GuestMemory memory = testing::MakeMemory(kRam);
-  return memory;
-}
+const GuestMemory& Memory() { return hull::fuzz::StaticMemory<kRam>(); }
 
 // One descriptor from 17 input bytes: shape, addr, len, flags, next.
 void WriteDescriptor(testing::SplitRing& ring, Input& in, uint16_t index, uint16_t entries,

@@ -73,7 +73,10 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, hull::vmm::VcpuRunner::KickSignal());
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  hull::vmm::VcpuRunner::InstallKickHandler();
+  if (hull::Result<void> kick = hull::vmm::VcpuRunner::InstallKickHandler(); !kick.ok()) {
+    std::fprintf(stderr, "hull-vmm: error: %s\n", kick.error().ToString().c_str());
+    return static_cast<int>(ExitStatus::kVmmError);
+  }
   // A client that goes away must not kill the VMM.
   signal(SIGPIPE, SIG_IGN);
 

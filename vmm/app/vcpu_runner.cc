@@ -17,18 +17,12 @@ struct Overloaded : Ts... {
   using Ts::operator()...;
 };
 
-void NoopHandler(int /*signal*/) {}
-
 }  // namespace
 
 int VcpuRunner::KickSignal() { return SIGRTMIN; }
 
-void VcpuRunner::InstallKickHandler() {
-  struct sigaction action {};
-  action.sa_handler = NoopHandler;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = 0;  // no SA_RESTART: KVM_RUN must return EINTR
-  sigaction(KickSignal(), &action, nullptr);
+Result<void> VcpuRunner::InstallKickHandler() {
+  return kvm::InstallKickSignalHandler(KickSignal());
 }
 
 void VcpuRunner::Start() {
@@ -36,10 +30,13 @@ void VcpuRunner::Start() {
 }
 
 void VcpuRunner::Kick() {
-  vcpu_.SetImmediateExit(true);
   // Kicks and Join() both run on the main thread, so a joinable thread's
   // handle is valid here (a thread that already left its loop ignores it).
-  if (thread_.joinable()) pthread_kill(thread_.native_handle(), KickSignal());
+  if (thread_.joinable()) {
+    (void)kvm::KickVcpuThread(vcpu_.kick_handle(), thread_.native_handle(), KickSignal());
+  } else {
+    vcpu_.kick_handle().Request();
+  }
 }
 
 void VcpuRunner::Join() {

@@ -9,9 +9,11 @@
 #include <atomic>
 #include <thread>
 
+#include "hull/common/result.h"
 #include "hull/vmm/core/bus.h"
 #include "hull/vmm/core/metrics.h"
 #include "hull/vmm/kvm/vcpu.h"
+#include "hull/vmm/kvm/vcpu_kick.h"
 #include "vm_control.h"
 
 namespace hull::vmm {
@@ -33,7 +35,7 @@ class VcpuRunner {
 
   // The signal used for kicks; InstallKickHandler() once per process.
   static int KickSignal();
-  static void InstallKickHandler();
+  static Result<void> InstallKickHandler();
 
  private:
   void Loop();

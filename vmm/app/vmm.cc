@@ -12,9 +12,14 @@
 #include "guest_loader.h"
 #include "hull/vmm/devices/irq_line.h"
 #include "hull/vmm/kvm/memory_slots.h"
+#include "hull/vmm/virtio/balloon/balloon_device.h"
 #include "hull/vmm/virtio/block/block_device.h"
 #include "hull/vmm/virtio/block/disk.h"
+#include "hull/vmm/virtio/fs/fs_device.h"
+#include "hull/vmm/virtio/net/net_device.h"
+#include "hull/vmm/virtio/net/tap.h"
 #include "hull/vmm/virtio/rng/rng_device.h"
+#include "hull/vmm/virtio/vsock/vsock_device.h"
 #include "hull/vmm/x86/layout.h"
 #include "hull/vmm/x86/vcpu_setup.h"
 
@@ -51,6 +56,20 @@ Result<std::unique_ptr<IrqLine>> MakeIrqLine(kvm::Vm& vm, uint32_t gsi) {
   HULL_ASSIGN_OR_RETURN(EventFd fd, EventFd::Create());
   HULL_TRY(vm.RegisterIrqfd(fd, gsi));
   return std::unique_ptr<IrqLine>(std::make_unique<EventFdIrqLine>(std::move(fd)));
+}
+
+// A locally administered unicast MAC (02:...) derived from the tap's name
+// and the NIC's index, stable across runs; FNV-1a.
+std::array<uint8_t, 6> DefaultMac(std::string_view tap, size_t index) {
+  uint64_t hash = 0xcbf29ce484222325;
+  for (char c : tap) hash = (hash ^ static_cast<uint8_t>(c)) * 0x100000001b3;
+  hash = (hash ^ index) * 0x100000001b3;
+  return {0x02,
+          static_cast<uint8_t>(hash >> 32),
+          static_cast<uint8_t>(hash >> 24),
+          static_cast<uint8_t>(hash >> 16),
+          static_cast<uint8_t>(hash >> 8),
+          static_cast<uint8_t>(hash)};
 }
 
 std::string_view StateName(RunState state) {
@@ -153,34 +172,55 @@ Result<void> Vmm::SetUpVirtio(std::string name, std::unique_ptr<virtio::VirtioDe
   }
   const uint64_t base = x86::VirtioMmioAddress(static_cast<uint32_t>(index));
   HULL_ASSIGN_OR_RETURN(std::unique_ptr<IrqLine> irq, MakeIrqLine(vm_, gsi));
-  auto transport =
-      std::make_unique<virtio::MmioTransport>(name, std::move(device), memory_, std::move(irq));
-  HULL_TRY(mmio_.Register(base, virtio::MmioTransport::kWindowSize, transport.get()));
   // Each queue's notification is an ioeventfd: the guest's write to
-  // QueueNotify completes in KVM and wakes our event loop, no vCPU exit.
-  for (uint32_t q = 0; q < transport->queue_count(); ++q) {
+  // QueueNotify completes in KVM and wakes our event loop (or a vhost back
+  // end's worker), no vCPU exit.
+  const auto queue_count = static_cast<uint32_t>(device->queue_max_sizes().size());
+  std::vector<EventFd> notify_fds;
+  for (uint32_t q = 0; q < queue_count; ++q) {
     HULL_ASSIGN_OR_RETURN(EventFd notify, EventFd::Create());
     HULL_TRY(vm_.RegisterIoeventfd(
         notify, GuestAddress(base + virtio::MmioTransport::NotifyAddressOffset()), 4, q, false));
-    virtio::MmioTransport* t = transport.get();
-    const int fd = notify.fd();
-    notify_fds_.push_back(std::move(notify));
-    HULL_TRY(loop_->Add(fd, EPOLLIN, [this, t, q, fd](uint32_t) {
-      uint64_t value = 0;
-      if (::read(fd, &value, sizeof(value)) < 0 && errno != EAGAIN) return;
-      Result<void> done = t->HandleNotify(q);
-      if (!done.ok()) spdlog::warn("{} queue {}: {}", t->name(), q, done.error().ToString());
+    notify_fds.push_back(std::move(notify));
+  }
+  const bool device_takes_notify = device->wants_notify_fds();
+  if (device_takes_notify) device->SetNotifyFds(std::move(notify_fds));
+  auto transport =
+      std::make_unique<virtio::MmioTransport>(name, std::move(device), memory_, std::move(irq));
+  HULL_TRY(mmio_.Register(base, virtio::MmioTransport::kWindowSize, transport.get()));
+  virtio::MmioTransport* t = transport.get();
+  if (!device_takes_notify) {
+    for (uint32_t q = 0; q < queue_count; ++q) {
+      // A deque: the EventFds the callbacks refer to never move.
+      const EventFd& notify = notify_fds_.emplace_back(std::move(notify_fds[q]));
+      HULL_TRY(loop_->Add(notify.fd(), EPOLLIN, [t, q, &notify](uint32_t) {
+        (void)notify.Consume();
+        Result<void> done = t->HandleNotify(q);
+        if (!done.ok()) spdlog::warn("{} queue {}: {}", t->name(), q, done.error().ToString());
+      }));
+    }
+  }
+  for (const virtio::EventSource& source : t->event_sources()) {
+    const uint32_t token = source.token;
+    HULL_TRY(loop_->Add(source.fd, source.events, [t, token](uint32_t events) {
+      Result<void> done = t->HandleDeviceEvent(token, events);
+      if (!done.ok()) spdlog::warn("{}: {}", t->name(), done.error().ToString());
     }));
   }
   cmdline += " " + virtio::KernelCmdlineFragment(virtio::MmioTransport::kWindowSize,
                                                  GuestAddress(base), gsi);
-  virtio::MmioTransport* t = transport.get();
   metrics_.AddGroup(name, [t] {
     const virtio::TransportCounters& c = t->counters();
-    return nlohmann::json{{"notifications", c.notifications.load()},
-                          {"interrupts", c.interrupts.load()},
-                          {"device_errors", c.device_errors.load()},
-                          {"invalid_accesses", c.invalid_accesses.load()}};
+    nlohmann::json group{{"notifications", c.notifications.load()},
+                         {"interrupts", c.interrupts.load()},
+                         {"device_errors", c.device_errors.load()},
+                         {"invalid_accesses", c.invalid_accesses.load()}};
+    t->InspectDevice([&group](const virtio::VirtioDevice& inspected) {
+      for (const virtio::VirtioDevice::Counter& counter : inspected.counters()) {
+        group[counter.name] = counter.value;
+      }
+    });
+    return group;
   });
   transports_.push_back(std::move(transport));
   return Ok();
@@ -198,6 +238,52 @@ Result<void> Vmm::SetUpVirtioDevices(std::string& cmdline) {
   }
   if (config_.rng) {
     HULL_TRY(SetUpVirtio("virtio-rng", std::make_unique<virtio::rng::RngDevice>(), cmdline));
+  }
+  for (size_t i = 0; i < config_.nets.size(); ++i) {
+    const NetConfig& net = config_.nets[i];
+    const std::string flag = net.fd.has_value() ? fmt::format("--net fd={}", *net.fd)
+                                                : fmt::format("--net tap={}", net.tap);
+    Result<virtio::net::Tap> tap = net.fd.has_value() ? virtio::net::Tap::Adopt(UniqueFd(*net.fd))
+                                                      : virtio::net::Tap::Open(net.tap);
+    if (!tap.ok()) return std::move(tap).error().WithContext(flag);
+    virtio::net::NetOptions options;
+    if (!net.mac.empty()) {
+      HULL_ASSIGN_OR_RETURN(options.mac, ParseMac(net.mac).WithContext(flag));
+    } else {
+      options.mac = DefaultMac(tap->name(), i);
+    }
+    HULL_ASSIGN_OR_RETURN(
+        std::unique_ptr<virtio::net::NetDevice> device,
+        virtio::net::NetDevice::Create(std::make_unique<virtio::net::Tap>(std::move(*tap)), options)
+            .WithContext(flag));
+    HULL_TRY(SetUpVirtio(fmt::format("virtio-net{}", i), std::move(device), cmdline));
+  }
+  for (size_t i = 0; i < config_.filesystems.size(); ++i) {
+    const FsConfig& fs = config_.filesystems[i];
+    const std::string flag = fmt::format("--fs tag={}", fs.tag);
+    HULL_ASSIGN_OR_RETURN(
+        std::unique_ptr<virtio::fs::FsDevice> device,
+        virtio::fs::FsDevice::Create(
+            {.tag = fs.tag, .socket_path = fs.socket, .request_queues = fs.request_queues},
+            [this, flag](const Error& error) {
+              // The guest's file system is gone; waiting would only hang its
+              // processes. End the VM and say why.
+              RequestExit(ExitStatus::kVmmError, fmt::format("{}: {}", flag, error.ToString()));
+            })
+            .WithContext(flag));
+    HULL_TRY(SetUpVirtio(fmt::format("virtio-fs{}", i), std::move(device), cmdline));
+  }
+  if (config_.balloon) {
+    HULL_ASSIGN_OR_RETURN(std::unique_ptr<virtio::balloon::BalloonDevice> balloon,
+                          virtio::balloon::BalloonDevice::Create());
+    HULL_TRY(SetUpVirtio("virtio-balloon", std::move(balloon), cmdline));
+    balloon_ = transports_.back().get();
+  }
+  if (config_.vsock_cid.has_value()) {
+    HULL_ASSIGN_OR_RETURN(std::unique_ptr<virtio::vsock::VsockDevice> vsock,
+                          virtio::vsock::VsockDevice::Create({.guest_cid = *config_.vsock_cid})
+                              .WithContext("--vsock"));
+    HULL_TRY(SetUpVirtio("virtio-vsock", std::move(vsock), cmdline));
   }
   return Ok();
 }
@@ -259,6 +345,9 @@ Result<void> Vmm::SetUpMainLoop() {
     handlers.resume = [this] { return Resume(); };
     handlers.stop = [this](bool force) { return Stop(force); };
     handlers.metrics = [this] { return metrics_.ToJson(); };
+    if (balloon_ != nullptr) {
+      handlers.balloon = [this](std::optional<uint64_t> target_mib) { return Balloon(target_mib); };
+    }
     HULL_ASSIGN_OR_RETURN(api_, ApiServer::Create(*config_.api_socket, *loop_, handlers));
   }
   return Ok();
@@ -346,6 +435,44 @@ Result<void> Vmm::Resume() {
   cv_.notify_all();
   spdlog::info("VM resumed");
   return Ok();
+}
+
+Result<nlohmann::json> Vmm::Balloon(std::optional<uint64_t> target_mib) {
+  using virtio::balloon::BalloonDevice;
+  constexpr uint64_t kPagesPerMib = (1 << 20) / kGuestPageSize;
+  if (target_mib.has_value()) {
+    if (*target_mib > config_.mem_mib) {
+      return Error(EINVAL, fmt::format("balloon target {} MiB is more than the guest's {} MiB",
+                                       *target_mib, config_.mem_mib));
+    }
+    const auto pages = static_cast<uint32_t>(*target_mib * kPagesPerMib);
+    HULL_TRY(balloon_->UpdateDevice([pages](virtio::VirtioDevice& device) -> Result<bool> {
+      return static_cast<BalloonDevice&>(device).SetTargetPages(pages);
+    }));
+    spdlog::info("balloon target {} MiB", *target_mib);
+  }
+  // Ask for fresh statistics; they arrive with the driver's next report.
+  (void)balloon_->UpdateDevice([](virtio::VirtioDevice& device) -> Result<bool> {
+    HULL_TRY(static_cast<BalloonDevice&>(device).RequestStats());
+    return false;
+  });
+  return balloon_->InspectDevice([&](const virtio::VirtioDevice& device) {
+    const auto& balloon = static_cast<const BalloonDevice&>(device);
+    const virtio::balloon::BalloonStats& stats = balloon.LastStats();
+    nlohmann::json guest = nlohmann::json::object();
+    auto put = [&guest](const char* key, const std::optional<uint64_t>& value) {
+      if (value.has_value()) guest[key] = *value;
+    };
+    put("free_bytes", stats.free_bytes);
+    put("total_bytes", stats.total_bytes);
+    put("available_bytes", stats.available_bytes);
+    put("disk_caches_bytes", stats.disk_caches_bytes);
+    put("major_faults", stats.major_faults);
+    put("minor_faults", stats.minor_faults);
+    return nlohmann::json{{"target_mib", balloon.target_pages() / kPagesPerMib},
+                          {"actual_mib", balloon.actual_pages() / kPagesPerMib},
+                          {"guest", guest}};
+  });
 }
 
 Result<void> Vmm::Stop(bool force) {

@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,8 @@ class Vmm final : public VmControl {
   Result<void> Pause();
   Result<void> Resume();
   Result<void> Stop(bool force);
+  // The control API's balloon op: sets the target when given, reports.
+  Result<nlohmann::json> Balloon(std::optional<uint64_t> target_mib);
   void KickAll();
 
   VmmConfig config_;
@@ -88,7 +92,8 @@ class Vmm final : public VmControl {
   std::unique_ptr<I8042> i8042_;
   std::unique_ptr<BootMark> boot_mark_;
   std::vector<std::unique_ptr<virtio::MmioTransport>> transports_;
-  std::vector<EventFd> notify_fds_;
+  virtio::MmioTransport* balloon_ = nullptr;  // one of transports_, with --balloon
+  std::deque<EventFd> notify_fds_;            // stable: event-loop callbacks refer to them
   std::vector<std::unique_ptr<VcpuRunner>> vcpus_;
   std::unique_ptr<ApiServer> api_;
   UniqueFd signal_fd_;

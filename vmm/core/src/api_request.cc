@@ -17,11 +17,13 @@ Result<ApiOp> ParseOp(const json& value) {
     return Error(EINVAL, fmt::format("\"op\" must be a string, not {}", value.type_name()));
   }
   const std::string& name = value.get_ref<const std::string&>();
-  for (ApiOp op : {ApiOp::kState, ApiOp::kPause, ApiOp::kResume, ApiOp::kStop, ApiOp::kMetrics}) {
+  for (ApiOp op : {ApiOp::kState, ApiOp::kPause, ApiOp::kResume, ApiOp::kStop, ApiOp::kMetrics,
+                   ApiOp::kBalloon}) {
     if (name == ApiOpName(op)) return op;
   }
-  return Error(EINVAL,
-               fmt::format("unknown op \"{}\": use state, pause, resume, stop or metrics", name));
+  return Error(EINVAL, fmt::format("unknown op \"{}\": use state, pause, resume, stop, metrics "
+                                   "or balloon",
+                                   name));
 }
 
 Result<ApiRequest> ParseOrThrow(std::string_view line) {
@@ -41,6 +43,15 @@ Result<ApiRequest> ParseOrThrow(std::string_view line) {
                      fmt::format("\"force\" must be true or false, not {}", value.type_name()));
       }
       request.force = value.get<bool>();
+      continue;
+    }
+    if (key == "target_mib" && request.op == ApiOp::kBalloon) {
+      if (!value.is_number_unsigned()) {
+        return Error(EINVAL, fmt::format("\"target_mib\" must be a non-negative whole number, "
+                                         "not {}",
+                                         value.type_name()));
+      }
+      request.target_mib = value.get<uint64_t>();
       continue;
     }
     return Error(EINVAL,
@@ -68,6 +79,8 @@ std::string_view ApiOpName(ApiOp op) {
       return "stop";
     case ApiOp::kMetrics:
       return "metrics";
+    case ApiOp::kBalloon:
+      return "balloon";
   }
   return "unknown";
 }

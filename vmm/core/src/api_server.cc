@@ -201,6 +201,14 @@ std::string ApiServer::Dispatch(const ApiRequest& request) {
       return handlers_.stop ? status(handlers_.stop(request.force)) : unsupported();
     case ApiOp::kMetrics:
       return handlers_.metrics ? ApiOkResponse("metrics", handlers_.metrics()) : unsupported();
+    case ApiOp::kBalloon: {
+      if (!handlers_.balloon) {
+        return ApiErrorResponse("this VM has no balloon: start hull-vmm with --balloon");
+      }
+      Result<nlohmann::json> balloon = handlers_.balloon(request.target_mib);
+      if (!balloon.ok()) return ErrorFrom(balloon.error());
+      return ApiOkResponse("balloon", *balloon);
+    }
   }
   return unsupported();
 }

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <charconv>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "hull/common/logging.h"
 
@@ -33,7 +36,99 @@ Result<void> ValidateSocketPath(std::string_view flag, std::string_view path,
   return Ok();
 }
 
+// "a=1,b=2" → pairs, in order. Values may not contain commas.
+Result<std::vector<std::pair<std::string_view, std::string_view>>> SplitKeyValues(
+    std::string_view what, std::string_view spec, std::string_view usage) {
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  while (!spec.empty()) {
+    const size_t comma = spec.find(',');
+    const std::string_view item = spec.substr(0, comma);
+    spec = comma == std::string_view::npos ? std::string_view() : spec.substr(comma + 1);
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      return Error(EINVAL, fmt::format("{} \"{}\": expected key=value; use {}", what, item, usage));
+    }
+    pairs.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
+  return pairs;
+}
+
+Result<uint64_t> ParseNumber(std::string_view what, std::string_view text) {
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    return Error(EINVAL, fmt::format("{} \"{}\": expected a whole number", what, text));
+  }
+  return value;
+}
+
+constexpr std::string_view kNetUsage = "--net tap=NAME[,mac=MAC] or --net fd=N[,mac=MAC]";
+constexpr std::string_view kFsUsage = "--fs tag=TAG,socket=PATH[,queues=N]";
+
 }  // namespace
+
+Result<std::array<uint8_t, 6>> ParseMac(std::string_view text) {
+  std::array<uint8_t, 6> mac{};
+  if (text.size() != 17) {
+    return Error(EINVAL,
+                 fmt::format("MAC \"{}\": use six hex bytes, e.g. 02:00:00:00:00:01", text));
+  }
+  for (size_t i = 0; i < 6; ++i) {
+    const std::string_view byte = text.substr(i * 3, 2);
+    if (i < 5 && text[i * 3 + 2] != ':') {
+      return Error(EINVAL, fmt::format("MAC \"{}\": bytes are separated by ':'", text));
+    }
+    auto [ptr, ec] = std::from_chars(byte.data(), byte.data() + 2, mac[i], 16);
+    if (ec != std::errc() || ptr != byte.data() + 2) {
+      return Error(EINVAL, fmt::format("MAC \"{}\": \"{}\" is not a hex byte", text, byte));
+    }
+  }
+  if ((mac[0] & 1) != 0) {
+    return Error(EINVAL, fmt::format("MAC {} is a multicast address: a NIC needs a unicast one "
+                                     "(clear the low bit of the first byte)",
+                                     text));
+  }
+  return mac;
+}
+
+Result<NetConfig> ParseNetSpec(std::string_view spec) {
+  HULL_ASSIGN_OR_RETURN(auto pairs, SplitKeyValues("--net", spec, kNetUsage));
+  NetConfig net;
+  for (const auto& [key, value] : pairs) {
+    if (key == "tap") {
+      net.tap = value;
+    } else if (key == "fd") {
+      HULL_ASSIGN_OR_RETURN(const uint64_t fd, ParseNumber("--net fd", value));
+      if (fd > 1 << 20) return Error(EINVAL, fmt::format("--net fd={}: not a file descriptor", fd));
+      net.fd = static_cast<int>(fd);
+    } else if (key == "mac") {
+      net.mac = value;
+    } else {
+      return Error(EINVAL, fmt::format("--net: unknown key \"{}\"; use {}", key, kNetUsage));
+    }
+  }
+  return net;
+}
+
+Result<FsConfig> ParseFsSpec(std::string_view spec) {
+  HULL_ASSIGN_OR_RETURN(auto pairs, SplitKeyValues("--fs", spec, kFsUsage));
+  FsConfig fs;
+  for (const auto& [key, value] : pairs) {
+    if (key == "tag") {
+      fs.tag = value;
+    } else if (key == "socket") {
+      fs.socket = value;
+    } else if (key == "queues") {
+      HULL_ASSIGN_OR_RETURN(const uint64_t n, ParseNumber("--fs queues", value));
+      if (n > 1024) return Error(EINVAL, fmt::format("--fs queues={}: at most 1024", n));
+      fs.request_queues = static_cast<uint32_t>(n);
+    } else {
+      return Error(EINVAL, fmt::format("--fs: unknown key \"{}\"; use {}", key, kFsUsage));
+    }
+  }
+  return fs;
+}
 
 Result<SerialConfig> ParseSerialSpec(std::string_view spec) {
   if (spec == "stdout") return SerialConfig{SerialKind::kStdout, ""};
@@ -106,6 +201,49 @@ Result<void> Validate(const VmmConfig& config) {
                                        disk.path));
     }
   }
+  std::set<std::string_view> taps;
+  for (const NetConfig& net : config.nets) {
+    if (net.tap.empty() == !net.fd.has_value()) {
+      return Error(EINVAL, fmt::format("--net: give either tap=NAME or fd=N; use {}", kNetUsage));
+    }
+    if (!net.tap.empty()) {
+      if (net.tap.size() > 15 || net.tap.find_first_of("/ \t\n,") != std::string::npos) {
+        return Error(EINVAL, fmt::format("--net tap={}: not a valid interface name (at most 15 "
+                                         "characters, no '/', ',' or spaces)",
+                                         net.tap));
+      }
+      if (!taps.insert(net.tap).second) {
+        return Error(EINVAL,
+                     fmt::format("--net tap={} is given twice: one tap backs one NIC", net.tap));
+      }
+    }
+    if (net.fd.has_value() && *net.fd < 3) {
+      return Error(EINVAL, fmt::format("--net fd={}: 0, 1 and 2 are stdio, not a tap", *net.fd));
+    }
+    if (!net.mac.empty()) HULL_TRY(ParseMac(net.mac).WithContext("--net mac"));
+  }
+  if (config.vsock_cid.has_value() && (*config.vsock_cid < 3 || *config.vsock_cid > 0xfffffffe)) {
+    return Error(EINVAL, fmt::format("--vsock (\"vsock_cid\") {}: CIDs 0..2 and 4294967295 are "
+                                     "reserved; use 3..4294967294",
+                                     *config.vsock_cid));
+  }
+  std::set<std::string_view> tags;
+  for (const FsConfig& fs : config.filesystems) {
+    if (fs.tag.empty() || fs.tag.size() > kMaxFsTagBytes ||
+        fs.tag.find_first_of(std::string_view("\0 ,", 3)) != std::string::npos) {
+      return Error(EINVAL, fmt::format("--fs tag \"{}\": 1 to {} bytes, no spaces or commas",
+                                       fs.tag, kMaxFsTagBytes));
+    }
+    if (!tags.insert(fs.tag).second) {
+      return Error(EINVAL, fmt::format("--fs tag={} is given twice: tags name the shares, and "
+                                       "must differ",
+                                       fs.tag));
+    }
+    HULL_TRY(ValidateSocketPath("--fs socket=", fs.socket, kFsUsage));
+    if (fs.request_queues < 1) {
+      return Error(EINVAL, "--fs queues=0: a virtio-fs device needs at least one request queue");
+    }
+  }
   switch (config.serial.kind) {
     case SerialKind::kFile:
       HULL_TRY(ValidatePath("--serial file:", config.serial.path, "--serial file:PATH"));
@@ -148,6 +286,13 @@ Boots a Linux kernel in a KVM microVM.
   --disk PATH[,ro]     a virtio-blk disk; ",ro" makes it read-only; repeatable,
                        in order (vda, vdb, ...)
   --no-rng             no virtio-rng device
+  --net SPEC           a virtio-net NIC on a tap: tap=NAME[,mac=MAC] opens the tap
+                       by name, fd=N[,mac=MAC] uses an open tap fd; repeatable
+  --vsock CID          a virtio-vsock device (host kernel vhost-vsock) with this
+                       guest CID (3..4294967294, unique on the host)
+  --fs SPEC            a virtio-fs share served by virtiofsd (vhost-user):
+                       tag=TAG,socket=PATH[,queues=N]; repeatable
+  --balloon            a virtio-balloon device (target set through the API)
   --serial SPEC        the console: stdout (default; input from stdin),
                        file:PATH (output only), unix:PATH (a socket that
                        serves one client at a time; output while none is
@@ -162,7 +307,9 @@ Boots a Linux kernel in a KVM microVM.
 The JSON configuration holds the same settings:
   {{"kernel": "vmlinux", "initrd": "initrd.img", "cmdline": "quiet",
    "mem_mib": 256, "cpus": 2, "disks": [{{"path": "rootfs.img", "read_only": true}}],
-   "rng": true, "serial": "stdout", "api_socket": "/run/hull/vm.sock",
+   "rng": true, "nets": [{{"tap": "tap0", "mac": "02:00:00:00:00:01"}}],
+   "vsock_cid": 3, "filesystems": [{{"tag": "rootfs", "socket": "/run/fs.sock"}}],
+   "balloon": false, "serial": "stdout", "api_socket": "/run/hull/vm.sock",
    "log_level": "info", "boot_timer": false}}
 )",
                      program, kMaxCmdlineBytes, kMinMemMib, kMaxMemMib, kDefaultMemMib, kMaxCpus);

@@ -22,11 +22,12 @@ struct Flag {
 };
 
 // Flags that take a value ("--flag value" or "--flag=value").
-constexpr std::string_view kValueFlags[] = {"--kernel", "--initrd",   "--cmdline", "--mem",
-                                            "--cpus",   "--disk",     "--serial",  "--api-sock",
-                                            "--config", "--log-level"};
+constexpr std::string_view kValueFlags[] = {
+    "--kernel",   "--initrd", "--cmdline",   "--mem", "--cpus",  "--disk", "--serial",
+    "--api-sock", "--config", "--log-level", "--net", "--vsock", "--fs"};
 // Flags that take none.
-constexpr std::string_view kSwitchFlags[] = {"--no-rng", "--boot-timer", "--help", "-h"};
+constexpr std::string_view kSwitchFlags[] = {"--no-rng", "--boot-timer", "--balloon", "--help",
+                                             "-h"};
 
 bool Contains(std::span<const std::string_view> names, std::string_view name) {
   for (std::string_view n : names) {
@@ -90,7 +91,14 @@ DiskConfig ParseDisk(std::string_view spec) {
   return {std::string(spec), false};
 }
 
-Result<void> Apply(const Flag& flag, VmmConfig& config, std::vector<DiskConfig>& disks) {
+// Repeatable flags collect here; given at all, they replace the file's lists.
+struct Lists {
+  std::vector<DiskConfig> disks;
+  std::vector<NetConfig> nets;
+  std::vector<FsConfig> filesystems;
+};
+
+Result<void> Apply(const Flag& flag, VmmConfig& config, Lists& lists) {
   const std::string_view name = flag.name;
   const std::string_view value = flag.value.value_or("");
   if (name == "--kernel") {
@@ -104,7 +112,17 @@ Result<void> Apply(const Flag& flag, VmmConfig& config, std::vector<DiskConfig>&
   } else if (name == "--cpus") {
     HULL_ASSIGN_OR_RETURN(config.cpus, ParseUnsigned<uint32_t>(name, value, "2"));
   } else if (name == "--disk") {
-    disks.push_back(ParseDisk(value));
+    lists.disks.push_back(ParseDisk(value));
+  } else if (name == "--net") {
+    HULL_ASSIGN_OR_RETURN(NetConfig net, ParseNetSpec(value));
+    lists.nets.push_back(std::move(net));
+  } else if (name == "--fs") {
+    HULL_ASSIGN_OR_RETURN(FsConfig fs, ParseFsSpec(value));
+    lists.filesystems.push_back(std::move(fs));
+  } else if (name == "--vsock") {
+    HULL_ASSIGN_OR_RETURN(config.vsock_cid, ParseUnsigned<uint64_t>(name, value, "3"));
+  } else if (name == "--balloon") {
+    config.balloon = true;
   } else if (name == "--serial") {
     HULL_ASSIGN_OR_RETURN(config.serial, ParseSerialSpec(value).WithContext("--serial"));
   } else if (name == "--api-sock") {
@@ -144,9 +162,11 @@ Result<VmmConfig> ParseFlags(int argc, char** argv) {
     HULL_ASSIGN_OR_RETURN(config, LoadJsonConfigFile(std::string(*config_file)));
   }
 
-  std::vector<DiskConfig> disks;
-  for (const Flag& flag : flags) HULL_TRY(Apply(flag, config, disks));
-  if (!disks.empty()) config.disks = std::move(disks);
+  Lists lists;
+  for (const Flag& flag : flags) HULL_TRY(Apply(flag, config, lists));
+  if (!lists.disks.empty()) config.disks = std::move(lists.disks);
+  if (!lists.nets.empty()) config.nets = std::move(lists.nets);
+  if (!lists.filesystems.empty()) config.filesystems = std::move(lists.filesystems);
   return config;
 }
 

@@ -70,6 +70,50 @@ Result<DiskConfig> ParseDisk(size_t index, const json& value) {
   return disk;
 }
 
+Result<NetConfig> ParseNet(size_t index, const json& value) {
+  const std::string where = fmt::format("nets[{}]", index);
+  if (!value.is_object()) return TypeError(where, "an object {\"tap\": ..., \"mac\": ...}", value);
+  NetConfig net;
+  for (const auto& [key, item] : value.items()) {
+    const std::string name = fmt::format("{}.{}", where, key);
+    if (key == "tap") {
+      HULL_ASSIGN_OR_RETURN(net.tap, GetString(name, item));
+    } else if (key == "fd") {
+      HULL_ASSIGN_OR_RETURN(net.fd, GetUnsigned<int>(name, item));
+    } else if (key == "mac") {
+      HULL_ASSIGN_OR_RETURN(net.mac, GetString(name, item));
+    } else {
+      return Error(EINVAL, fmt::format("config: unknown key \"{}\" (a NIC has \"tap\" or "
+                                       "\"fd\", and \"mac\")",
+                                       name));
+    }
+  }
+  return net;
+}
+
+Result<FsConfig> ParseFs(size_t index, const json& value) {
+  const std::string where = fmt::format("filesystems[{}]", index);
+  if (!value.is_object()) {
+    return TypeError(where, "an object {\"tag\": ..., \"socket\": ...}", value);
+  }
+  FsConfig fs;
+  for (const auto& [key, item] : value.items()) {
+    const std::string name = fmt::format("{}.{}", where, key);
+    if (key == "tag") {
+      HULL_ASSIGN_OR_RETURN(fs.tag, GetString(name, item));
+    } else if (key == "socket") {
+      HULL_ASSIGN_OR_RETURN(fs.socket, GetString(name, item));
+    } else if (key == "queues") {
+      HULL_ASSIGN_OR_RETURN(fs.request_queues, GetUnsigned<uint32_t>(name, item));
+    } else {
+      return Error(EINVAL, fmt::format("config: unknown key \"{}\" (a share has \"tag\", "
+                                       "\"socket\" and \"queues\")",
+                                       name));
+    }
+  }
+  return fs;
+}
+
 Result<void> ApplyKey(const std::string& key, const json& value, VmmConfig& config) {
   if (key == "kernel") {
     HULL_ASSIGN_OR_RETURN(config.kernel, GetString(key, value));
@@ -92,6 +136,28 @@ Result<void> ApplyKey(const std::string& key, const json& value, VmmConfig& conf
       HULL_ASSIGN_OR_RETURN(DiskConfig disk, ParseDisk(i, value[i]));
       config.disks.push_back(std::move(disk));
     }
+  } else if (key == "nets") {
+    if (!value.is_array()) return TypeError(key, "an array of NICs", value);
+    config.nets.clear();
+    for (size_t i = 0; i < value.size(); ++i) {
+      HULL_ASSIGN_OR_RETURN(NetConfig net, ParseNet(i, value[i]));
+      config.nets.push_back(std::move(net));
+    }
+  } else if (key == "filesystems") {
+    if (!value.is_array()) return TypeError(key, "an array of shares", value);
+    config.filesystems.clear();
+    for (size_t i = 0; i < value.size(); ++i) {
+      HULL_ASSIGN_OR_RETURN(FsConfig fs, ParseFs(i, value[i]));
+      config.filesystems.push_back(std::move(fs));
+    }
+  } else if (key == "vsock_cid") {
+    if (value.is_null()) {
+      config.vsock_cid.reset();
+    } else {
+      HULL_ASSIGN_OR_RETURN(config.vsock_cid, GetUnsigned<uint64_t>(key, value));
+    }
+  } else if (key == "balloon") {
+    HULL_ASSIGN_OR_RETURN(config.balloon, GetBool(key, value));
   } else if (key == "rng") {
     HULL_ASSIGN_OR_RETURN(config.rng, GetBool(key, value));
   } else if (key == "serial") {

@@ -1,11 +1,14 @@
 #include "hull/vmm/memory/guest_memory.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+
+#include "hull/common/eintr.h"
 
 namespace hull::vmm {
 namespace {
@@ -93,6 +96,28 @@ Result<void> GuestMemory::Read(GuestAddress addr, std::span<uint8_t> out) const 
 Result<void> GuestMemory::Write(GuestAddress addr, std::span<const uint8_t> in) const {
   HULL_ASSIGN_OR_RETURN(std::span<uint8_t> target, Slice(addr, in.size()));
   if (!in.empty()) std::memcpy(target.data(), in.data(), in.size());
+  return {};
+}
+
+Result<void> GuestMemory::Discard(GuestAddress addr, uint64_t len) const {
+  if (len == 0 || !addr.IsAligned(kGuestPageSize) || len % kGuestPageSize != 0) {
+    return Error(EINVAL,
+                 fmt::format("discarding guest range {}+{:#x}: not whole pages", addr, len));
+  }
+  // Slice checks the whole range against one region, overflow-safe.
+  HULL_TRY(Slice(addr, len).WithContext("discarding guest range"));
+  const GuestRegion& region = *FindRegion(addr);
+  // Both fit off_t: GuestRegion::Create bounds the region's size by it.
+  const auto offset = static_cast<off_t>(addr.raw() - region.base().raw());
+  const auto length = static_cast<off_t>(len);
+  if (RetryOnEintr([&] {
+        return ::fallocate(region.memfd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset,
+                           length);
+      }) != 0) {
+    return Error::FromErrno(errno, fmt::format("fallocate(PUNCH_HOLE) guest range {}+{:#x} "
+                                               "(memfd {}, offset {:#x})",
+                                               addr, len, region.memfd(), offset));
+  }
   return {};
 }
 

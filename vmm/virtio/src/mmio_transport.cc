@@ -65,7 +65,11 @@ class MmioTransport::Interrupt final : public VirtioInterrupt {
  public:
   explicit Interrupt(MmioTransport& transport) : transport_(transport) {}
   Result<void> SignalUsedBuffer() override { return transport_.Raise(kInterruptVring); }
-  Result<void> SignalConfigChange() override { return transport_.Raise(kInterruptConfig); }
+  // Called by the device with the transport's lock held.
+  Result<void> SignalConfigChange() override {
+    ++transport_.config_generation_;
+    return transport_.Raise(kInterruptConfig);
+  }
 
  private:
   MmioTransport& transport_;
@@ -273,7 +277,8 @@ void MmioTransport::WriteFeatures(uint32_t value) {
 }
 
 uint64_t MmioTransport::OfferedFeatures() const {
-  return (device_->device_features() & kDeviceFeatureMask) | kTransportFeatures;
+  return (device_->device_features() & kDeviceFeatureMask) |
+         (kTransportFeatures & device_->transport_features());
 }
 
 bool MmioTransport::FeaturesAcceptable() const {
@@ -379,6 +384,27 @@ Result<void> MmioTransport::Notify(uint32_t queue_index) {
   if (!processed.ok()) {
     Error error = std::move(processed).error().WithContext(fmt::format("queue {}", queue_index));
     DeviceError(error);
+    return error;
+  }
+  return {};
+}
+
+Result<void> MmioTransport::UpdateDevice(const std::function<Result<bool>(VirtioDevice&)>& update) {
+  std::lock_guard lock(mutex_);
+  HULL_ASSIGN_OR_RETURN(const bool changed, update(*device_));
+  if (!changed) return {};
+  ++config_generation_;
+  // §4.2.2: a configuration change is notified only to a running driver.
+  if ((status_ & kStatusDriverOk) != 0 && !broken_) return Raise(kInterruptConfig);
+  return {};
+}
+
+Result<void> MmioTransport::HandleDeviceEvent(uint32_t token, uint32_t events) {
+  std::lock_guard lock(mutex_);
+  Result<void> processed = device_->ProcessEvent(token, events);
+  if (!processed.ok()) {
+    Error error = std::move(processed).error().WithContext(fmt::format("event {}", token));
+    if (activated_ && !broken_) DeviceError(error);
     return error;
   }
   return {};

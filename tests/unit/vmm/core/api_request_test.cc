@@ -21,13 +21,15 @@ TEST(ParseApiRequest, ReadsEveryOp) {
     ApiRequest expected;
   };
   for (const Case& c : {
-           Case{R"({"op":"state"})", {ApiOp::kState, false}},
-           Case{R"({"op":"pause"})", {ApiOp::kPause, false}},
-           Case{R"({"op":"resume"})", {ApiOp::kResume, false}},
-           Case{R"({"op":"stop"})", {ApiOp::kStop, false}},
-           Case{R"({"op":"stop","force":false})", {ApiOp::kStop, false}},
-           Case{R"({"force":true,"op":"stop"})", {ApiOp::kStop, true}},
-           Case{R"(  {"op" : "metrics"}  )", {ApiOp::kMetrics, false}},
+           Case{R"({"op":"state"})", {ApiOp::kState, false, std::nullopt}},
+           Case{R"({"op":"pause"})", {ApiOp::kPause, false, std::nullopt}},
+           Case{R"({"op":"resume"})", {ApiOp::kResume, false, std::nullopt}},
+           Case{R"({"op":"stop"})", {ApiOp::kStop, false, std::nullopt}},
+           Case{R"({"op":"stop","force":false})", {ApiOp::kStop, false, std::nullopt}},
+           Case{R"({"force":true,"op":"stop"})", {ApiOp::kStop, true, std::nullopt}},
+           Case{R"(  {"op" : "metrics"}  )", {ApiOp::kMetrics, false, std::nullopt}},
+           Case{R"({"op":"balloon"})", {ApiOp::kBalloon, false, std::nullopt}},
+           Case{R"({"op":"balloon","target_mib":64})", {ApiOp::kBalloon, false, 64}},
        }) {
     Result<ApiRequest> request = ParseApiRequest(c.line);
     ASSERT_TRUE(request.ok()) << c.line << ": " << request.error().ToString();
@@ -38,7 +40,7 @@ TEST(ParseApiRequest, ReadsEveryOp) {
 TEST(ParseApiRequest, RejectsAnUnknownOpAndListsTheKnownOnes) {
   const std::string error = ErrorOf(R"({"op":"reboot"})");
   EXPECT_NE(error.find("unknown op \"reboot\""), std::string::npos);
-  EXPECT_NE(error.find("state, pause, resume, stop or metrics"), std::string::npos);
+  EXPECT_NE(error.find("state, pause, resume, stop, metrics or balloon"), std::string::npos);
 }
 
 TEST(ParseApiRequest, RejectsAMissingOrMistypedOp) {
@@ -52,6 +54,14 @@ TEST(ParseApiRequest, AcceptsForceOnlyOnStopAndOnlyAsABoolean) {
       std::string::npos);
   EXPECT_NE(ErrorOf(R"({"op":"stop","force":"yes"})").find("\"force\" must be true or false"),
             std::string::npos);
+}
+
+TEST(ParseApiRequest, AcceptsTargetMibOnlyOnBalloonAndOnlyAsAWholeNumber) {
+  EXPECT_NE(ErrorOf(R"({"op":"stop","target_mib":1})").find("unknown key \"target_mib\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"op":"balloon","target_mib":-1})").find("non-negative whole number"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"op":"balloon","target_mib":"64"})").find("not string"), std::string::npos);
 }
 
 TEST(ParseApiRequest, RejectsUnknownKeys) {

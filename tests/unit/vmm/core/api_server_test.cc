@@ -24,6 +24,7 @@ using testing::TempDir;
 struct FakeVmm {
   std::atomic<bool> paused{false};
   std::atomic<int> stops{0};
+  std::atomic<uint64_t> balloon_target{0};
   std::atomic<bool> last_force{false};
   std::atomic<bool> fail_pause{false};
 
@@ -50,6 +51,10 @@ struct FakeVmm {
             [] {
               return json{{"exits", {{"hlt", 3}}}};
             },
+        .balloon = [this](std::optional<uint64_t> target) -> Result<json> {
+          if (target.has_value()) balloon_target = *target;
+          return json{{"target_mib", balloon_target.load()}};
+        },
     };
   }
 };
@@ -108,6 +113,27 @@ TEST_F(ApiServerTest, AnswersEveryOp) {
   EXPECT_FALSE(vmm_.last_force.load());
   EXPECT_EQ(Ask(client, R"({"op":"stop","force":true})"), (json{{"ok", true}}));
   EXPECT_TRUE(vmm_.last_force.load());
+  EXPECT_EQ(Ask(client, R"({"op":"balloon","target_mib":48})"),
+            (json{{"ok", true}, {"balloon", {{"target_mib", 48}}}}));
+  EXPECT_EQ(Ask(client, R"({"op":"balloon"})")["balloon"]["target_mib"], 48);
+}
+
+TEST_F(ApiServerTest, BalloonWithoutABalloonSaysHowToGetOne) {
+  StopServer();
+  ApiHandlers handlers = vmm_.Handlers();
+  handlers.balloon = nullptr;
+  Result<std::unique_ptr<EventLoop>> loop = EventLoop::Create();  // Stop() is sticky
+  ASSERT_TRUE(loop.ok());
+  loop_ = std::move(loop).value();
+  Result<std::unique_ptr<ApiServer>> server = ApiServer::Create(path_, *loop_, handlers);
+  ASSERT_TRUE(server.ok()) << server.error().ToString();
+  server_ = std::move(server).value();
+  thread_ = std::thread([this] { EXPECT_TRUE(loop_->Run().ok()); });
+  LineClient client(path_);
+  ASSERT_TRUE(client.connected());
+  const json answer = Ask(client, R"({"op":"balloon","target_mib":1})");
+  EXPECT_EQ(answer["ok"], false);
+  EXPECT_NE(answer["error"].get<std::string>().find("--balloon"), std::string::npos);
 }
 
 TEST_F(ApiServerTest, HandlerErrorsReachTheClient) {

@@ -176,3 +176,42 @@ TEST(UsageText, ListsEveryFlag) {
 
 }  // namespace
 }  // namespace hull::vmm
+
+namespace hull::vmm {
+namespace {
+
+TEST(ParseFlags, ReadsTheSandboxDevices) {
+  Result<VmmConfig> config = Parse({"--net", "tap=tap0,mac=02:00:00:00:00:01", "--net=fd=5",
+                                    "--vsock", "7", "--fs", "tag=rootfs,socket=/run/fs.sock",
+                                    "--fs", "tag=vol,socket=v.sock,queues=1", "--balloon"});
+  ASSERT_TRUE(config.ok()) << config.error().ToString();
+  ASSERT_EQ(config->nets.size(), 2u);
+  EXPECT_EQ(config->nets[0], (NetConfig{"tap0", std::nullopt, "02:00:00:00:00:01"}));
+  EXPECT_EQ(config->nets[1], (NetConfig{"", 5, ""}));
+  EXPECT_EQ(config->vsock_cid, 7u);
+  ASSERT_EQ(config->filesystems.size(), 2u);
+  EXPECT_EQ(config->filesystems[0], (FsConfig{"rootfs", "/run/fs.sock", 1}));
+  EXPECT_EQ(config->filesystems[1], (FsConfig{"vol", "v.sock", 1}));
+  EXPECT_TRUE(config->balloon);
+}
+
+TEST(ParseFlags, DeviceSpecsNameWhatIsWrong) {
+  EXPECT_NE(ErrorOf({"--net", "tap0"}).find("expected key=value"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--net", "tap=t,speed=10"}).find("unknown key \"speed\""), std::string::npos);
+  EXPECT_NE(ErrorOf({"--net", "fd=x"}).find("whole number"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--fs", "tag=a,sock=b"}).find("unknown key \"sock\""), std::string::npos);
+  EXPECT_NE(ErrorOf({"--vsock", "three"}).find("whole number"), std::string::npos);
+}
+
+TEST(ParseMac, AcceptsUnicastAndRefusesTheRest) {
+  Result<std::array<uint8_t, 6>> mac = ParseMac("02:aB:00:10:ff:09");
+  ASSERT_TRUE(mac.ok());
+  EXPECT_EQ(*mac, (std::array<uint8_t, 6>{0x02, 0xab, 0x00, 0x10, 0xff, 0x09}));
+  EXPECT_FALSE(ParseMac("02:00:00:00:00").ok());
+  EXPECT_FALSE(ParseMac("02-00-00-00-00-01").ok());
+  EXPECT_FALSE(ParseMac("02:00:00:00:00:zz").ok());
+  EXPECT_NE(ParseMac("01:00:5e:00:00:01").error().message().find("multicast"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hull::vmm

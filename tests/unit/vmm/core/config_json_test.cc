@@ -132,3 +132,36 @@ TEST(SerialSpec, FormatsWhatItParses) {
 
 }  // namespace
 }  // namespace hull::vmm
+
+namespace hull::vmm {
+namespace {
+
+TEST(ParseJsonConfig, ReadsTheSandboxDevices) {
+  Result<VmmConfig> config = ParseJsonConfig(R"({
+    "nets": [{"tap": "tap0", "mac": "02:00:00:00:00:01"}, {"fd": 9}],
+    "vsock_cid": 12, "balloon": true,
+    "filesystems": [{"tag": "rootfs", "socket": "/run/fs.sock", "queues": 1}]})");
+  ASSERT_TRUE(config.ok()) << config.error().ToString();
+  EXPECT_EQ(config->nets,
+            (std::vector<NetConfig>{{"tap0", std::nullopt, "02:00:00:00:00:01"}, {"", 9, ""}}));
+  EXPECT_EQ(config->vsock_cid, 12u);
+  EXPECT_TRUE(config->balloon);
+  EXPECT_EQ(config->filesystems, (std::vector<FsConfig>{{"rootfs", "/run/fs.sock", 1}}));
+}
+
+TEST(ParseJsonConfig, DeviceEntriesNameTheirMistakes) {
+  auto error = [](std::string_view json) {
+    Result<VmmConfig> config = ParseJsonConfig(json);
+    return config.ok() ? std::string() : config.error().message();
+  };
+  EXPECT_NE(error(R"({"nets": [{"tap": "t", "vlan": 1}]})").find("nets[0].vlan"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"nets": {"tap": "t"}})").find("an array of NICs"), std::string::npos);
+  EXPECT_NE(error(R"({"filesystems": [{"tag": 5}]})").find("filesystems[0].tag"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"vsock_cid": "3"})").find("vsock_cid"), std::string::npos);
+  EXPECT_NE(error(R"({"balloon": 1})").find("balloon"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hull::vmm

@@ -125,3 +125,52 @@ TEST(Validate, RejectsAnUnknownLogLevel) {
 
 }  // namespace
 }  // namespace hull::vmm
+
+namespace hull::vmm {
+namespace {
+
+TEST(Validate, ChecksTheSandboxDevices) {
+  VmmConfig config = Valid();
+  config.nets = {{"tap0", std::nullopt, ""}, {"", 7, "02:00:00:00:00:01"}};
+  config.vsock_cid = 3;
+  config.filesystems = {{"rootfs", "/run/a.sock", 1}, {"vol", "/run/b.sock", 1}};
+  config.balloon = true;
+  Result<void> ok = Validate(config);
+  EXPECT_TRUE(ok.ok()) << ok.error().ToString();
+
+  VmmConfig both = Valid();
+  both.nets = {{"tap0", 7, ""}};
+  ExpectError(both, {"--net", "either tap=NAME or fd=N"});
+  VmmConfig twice = Valid();
+  twice.nets = {{"tap0", std::nullopt, ""}, {"tap0", std::nullopt, ""}};
+  ExpectError(twice, {"tap=tap0", "twice"});
+  VmmConfig stdio = Valid();
+  stdio.nets = {{"", 1, ""}};
+  ExpectError(stdio, {"fd=1", "stdio"});
+  VmmConfig long_name = Valid();
+  long_name.nets = {{"a-much-too-long-name", std::nullopt, ""}};
+  ExpectError(long_name, {"not a valid interface name"});
+  VmmConfig mac = Valid();
+  mac.nets = {{"tap0", std::nullopt, "ff:ff:ff:ff:ff:ff"}};
+  ExpectError(mac, {"--net mac", "multicast"});
+  for (uint64_t cid : {0u, 1u, 2u, 0xffffffffu}) {
+    VmmConfig reserved = Valid();
+    reserved.vsock_cid = cid;
+    ExpectError(reserved, {"--vsock", "reserved"});
+  }
+  VmmConfig tag = Valid();
+  tag.filesystems = {{std::string(kMaxFsTagBytes + 1, 't'), "/s", 1}};
+  ExpectError(tag, {"--fs tag", "1 to 36 bytes"});
+  VmmConfig tags = Valid();
+  tags.filesystems = {{"a", "/s1", 1}, {"a", "/s2", 1}};
+  ExpectError(tags, {"tag=a", "twice"});
+  VmmConfig socket = Valid();
+  socket.filesystems = {{"a", std::string(200, 's'), 1}};
+  ExpectError(socket, {"--fs socket=", "Unix socket"});
+  VmmConfig queues = Valid();
+  queues.filesystems = {{"a", "/s", 0}};
+  ExpectError(queues, {"queues=0"});
+}
+
+}  // namespace
+}  // namespace hull::vmm

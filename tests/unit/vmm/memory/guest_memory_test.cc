@@ -1,6 +1,7 @@
 #include "hull/vmm/memory/guest_memory.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <ostream>
+#include <utility>
 #include <vector>
 
 namespace hull::vmm {
@@ -179,6 +181,66 @@ TEST(GuestMemory, FindRegionReturnsTheRegionHoldingTheAddress) {
   ASSERT_NE(region, nullptr);
   EXPECT_EQ(region->base(), GuestAddress(kHighBase + 0x10000));
   EXPECT_EQ(memory.FindRegion(GuestAddress(0x18000)), nullptr);
+}
+
+// 512-byte blocks the memfd behind `region` holds (tmpfs counts whole pages).
+int64_t AllocatedBlocks(const GuestRegion& region) {
+  struct stat st {};
+  EXPECT_EQ(::fstat(region.memfd(), &st), 0);
+  return static_cast<int64_t>(st.st_blocks);
+}
+
+TEST(GuestMemoryDiscard, PunchesTheRangeOutOfTheMemfdSoItReadsZero) {
+  const GuestMemory memory = MakeMemory();
+  const GuestRegion& region = *memory.FindRegion(GuestAddress(kHighBase));
+  std::vector<uint8_t> pattern(0x10000, 0xa5);
+  ASSERT_TRUE(memory.Write(GuestAddress(kHighBase), pattern).ok());
+  const int64_t before = AllocatedBlocks(region);
+  ASSERT_GE(before, 0x10000 / 512);
+
+  ASSERT_TRUE(memory.Discard(GuestAddress(kHighBase + 0x2000), 0x3000).ok());
+
+  EXPECT_EQ(AllocatedBlocks(region), before - 0x3000 / 512);
+  std::vector<uint8_t> seen(0x5000);
+  ASSERT_TRUE(memory.Read(GuestAddress(kHighBase + 0x1000), seen).ok());
+  // The pages around the hole keep their bytes; the hole reads as zeros.
+  for (size_t i = 0; i < seen.size(); ++i) {
+    const bool in_hole = i >= 0x1000 && i < 0x4000;
+    ASSERT_EQ(seen[i], in_hole ? 0 : 0xa5) << "at offset " << i;
+  }
+  // Touching the hole (even reading: shmem has no shared zero page) brings
+  // fresh pages back.
+  EXPECT_EQ(AllocatedBlocks(region), before);
+}
+
+TEST(GuestMemoryDiscard, OfPagesNeverTouchedSucceeds) {
+  const GuestMemory memory = MakeMemory();
+  EXPECT_TRUE(memory.Discard(GuestAddress(0), kLowSize).ok());
+  EXPECT_EQ(AllocatedBlocks(memory.regions()[0]), 0);
+}
+
+TEST(GuestMemoryDiscard, RejectsRangesThatAreNotWholePages) {
+  const GuestMemory memory = MakeMemory();
+  for (const auto& [addr, len] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {0x1800, 0x1000}, {0x1000, 0x800}, {0x1000, 0}, {0x1001, 0x1fff}}) {
+    const Result<void> discarded = memory.Discard(GuestAddress(addr), len);
+    ASSERT_FALSE(discarded.ok()) << addr << "+" << len;
+    EXPECT_EQ(discarded.error().code(), EINVAL);
+  }
+}
+
+TEST(GuestMemoryDiscard, RejectsRangesOutsideOneRegion) {
+  const GuestMemory memory = MakeMemory();
+  for (const auto& [addr, len] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {0x18000, 0x1000},               // in the hole
+           {kLowSize - 0x1000, 0x2000},     // past the end of low RAM
+           {kHighBase + 0xf000, 0x2000},    // across two regions that touch
+           {kTopBase, 0x1'0000'0000'0000},  // addr + len wraps
+           {0x1000, kMax - 0xfff}}) {       // huge
+    const Result<void> discarded = memory.Discard(GuestAddress(addr), len);
+    ASSERT_FALSE(discarded.ok()) << addr << "+" << len;
+    EXPECT_EQ(discarded.error().code(), EFAULT);
+  }
 }
 
 }  // namespace

@@ -62,43 +62,25 @@ void BlockDevice::ReadConfig(uint64_t offset, std::span<uint8_t> data) const {
 
 Result<void> BlockDevice::Activate(const GuestMemory& memory, std::span<Queue> queues,
                                    uint64_t /*features*/, VirtioInterrupt& interrupt) {
-  if (queues.size() != queue_max_sizes_.size()) {
-    return Error(EINVAL, fmt::format("virtio-blk has 1 queue, got {}", queues.size()));
-  }
-  memory_ = &memory;
-  queue_ = &queues[0];
-  interrupt_ = &interrupt;
-  return {};
+  return active_.Bind("virtio-blk", queue_max_sizes_.size(), memory, queues, interrupt);
 }
 
-void BlockDevice::Reset() {
-  memory_ = nullptr;
-  queue_ = nullptr;
-  interrupt_ = nullptr;
-}
+void BlockDevice::Reset() { active_.Clear(); }
 
 Result<void> BlockDevice::ProcessQueue(size_t index) {
-  if (index != 0 || queue_ == nullptr) return {};
-  while (true) {
-    HULL_ASSIGN_OR_RETURN(std::optional<DescriptorChain> chain, queue_->Pop(*memory_));
-    if (!chain) break;
-    const uint32_t used_len = HandleRequest(*chain);
-    HULL_TRY(queue_->AddUsed(*memory_, chain->head_index(), used_len));
-  }
-  // One interrupt for the batch. A failure to raise it is the host's, not the
-  // guest's: the transport counts it, and the device carries on.
-  if (queue_->NeedsNotification(*memory_)) (void)interrupt_->SignalUsedBuffer();
-  return {};
+  return active_.Drain(index,
+                       [this](const DescriptorChain& chain) { return HandleRequest(chain); });
 }
 
 uint32_t BlockDevice::HandleRequest(const DescriptorChain& chain) {
   const uint8_t ioerr = kStatusIoErr;
-  Expected<Request, RequestError> request = ParseRequest(chain, *memory_, disk_.capacity_sectors());
+  Expected<Request, RequestError> request =
+      ParseRequest(chain, active_.memory(), disk_.capacity_sectors());
   if (!request.ok()) {
     ++metrics_.malformed_requests;
     // The status byte is the chain's last writable byte, if it has one.
     if (chain.writable_len() >= 1 &&
-        chain.WriteToWritable(*memory_, chain.writable_len() - 1, {&ioerr, 1}).ok()) {
+        chain.WriteToWritable(active_.memory(), chain.writable_len() - 1, {&ioerr, 1}).ok()) {
       return 1;
     }
     ++metrics_.dropped_requests;
@@ -107,7 +89,7 @@ uint32_t BlockDevice::HandleRequest(const DescriptorChain& chain) {
   uint32_t written = 0;
   const uint8_t status = Execute(chain, *request, &written);
   // The status is the last writable byte, which parsing found in the chain.
-  if (!chain.WriteToWritable(*memory_, chain.writable_len() - 1, {&status, 1}).ok()) {
+  if (!chain.WriteToWritable(active_.memory(), chain.writable_len() - 1, {&status, 1}).ok()) {
     ++metrics_.dropped_requests;
     return 0;
   }
@@ -126,7 +108,7 @@ uint8_t BlockDevice::Execute(const DescriptorChain& chain, const Request& reques
   switch (request.type) {
     case RequestType::kIn: {
       ++metrics_.read_requests;
-      Result<void> done = chain.WritableSlices(*memory_, 0, request.data_len, slices_);
+      Result<void> done = chain.WritableSlices(active_.memory(), 0, request.data_len, slices_);
       if (done.ok()) done = disk_.ReadVectored(offset, slices_);
       if (!done.ok()) {
         ++metrics_.io_errors;
@@ -142,7 +124,8 @@ uint8_t BlockDevice::Execute(const DescriptorChain& chain, const Request& reques
         ++metrics_.read_only_rejections;
         return kStatusIoErr;
       }
-      Result<void> done = chain.ReadableSlices(*memory_, kHeaderSize, request.data_len, slices_);
+      Result<void> done =
+          chain.ReadableSlices(active_.memory(), kHeaderSize, request.data_len, slices_);
       if (done.ok()) done = disk_.WriteVectored(offset, slices_);
       if (!done.ok()) {
         ++metrics_.io_errors;
@@ -162,7 +145,7 @@ uint8_t BlockDevice::Execute(const DescriptorChain& chain, const Request& reques
     case RequestType::kGetId: {
       ++metrics_.get_id_requests;
       const size_t len = static_cast<size_t>(std::min<uint64_t>(request.data_len, kIdBytes));
-      if (!chain.WriteToWritable(*memory_, 0, std::span(serial_).first(len)).ok()) {
+      if (!chain.WriteToWritable(active_.memory(), 0, std::span(serial_).first(len)).ok()) {
         return kStatusIoErr;
       }
       *written = static_cast<uint32_t>(len);

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <optional>
 
 #include "hull/common/check.h"
 #include "hull/common/eintr.h"
@@ -39,32 +38,14 @@ void RngDevice::ReadConfig(uint64_t offset, std::span<uint8_t> data) const {
 
 Result<void> RngDevice::Activate(const GuestMemory& memory, std::span<Queue> queues,
                                  uint64_t /*features*/, VirtioInterrupt& interrupt) {
-  if (queues.size() != queue_max_sizes_.size()) {
-    return Error(EINVAL, fmt::format("virtio-rng has 1 queue, got {}", queues.size()));
-  }
-  memory_ = &memory;
-  queue_ = &queues[0];
-  interrupt_ = &interrupt;
-  return {};
+  return active_.Bind("virtio-rng", queue_max_sizes_.size(), memory, queues, interrupt);
 }
 
-void RngDevice::Reset() {
-  memory_ = nullptr;
-  queue_ = nullptr;
-  interrupt_ = nullptr;
-}
+void RngDevice::Reset() { active_.Clear(); }
 
 Result<void> RngDevice::ProcessQueue(size_t index) {
-  if (index != 0 || queue_ == nullptr) return {};
-  while (true) {
-    HULL_ASSIGN_OR_RETURN(std::optional<DescriptorChain> chain, queue_->Pop(*memory_));
-    if (!chain) break;
-    const uint32_t used_len = HandleRequest(*chain);
-    HULL_TRY(queue_->AddUsed(*memory_, chain->head_index(), used_len));
-  }
-  // A failure to raise the interrupt is the host's: the transport counts it.
-  if (queue_->NeedsNotification(*memory_)) (void)interrupt_->SignalUsedBuffer();
-  return {};
+  return active_.Drain(index,
+                       [this](const DescriptorChain& chain) { return HandleRequest(chain); });
 }
 
 uint32_t RngDevice::HandleRequest(const DescriptorChain& chain) {
@@ -77,7 +58,7 @@ uint32_t RngDevice::HandleRequest(const DescriptorChain& chain) {
   const auto len =
       static_cast<uint32_t>(std::min<uint64_t>(chain.writable_len(), kMaxBytesPerRequest));
   slices_.clear();
-  if (!chain.WritableSlices(*memory_, 0, len, slices_).ok()) {
+  if (!chain.WritableSlices(active_.memory(), 0, len, slices_).ok()) {
     ++metrics_.invalid_requests;
     return 0;
   }

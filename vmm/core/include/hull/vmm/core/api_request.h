@@ -4,12 +4,14 @@
 //
 //   {"op":"state"}   {"op":"pause"}   {"op":"resume"}   {"op":"metrics"}
 //   {"op":"stop"}    {"op":"stop","force":true}
+//   {"op":"balloon","target_mib":64}   {"op":"balloon"} (status and stats)
 //
 // Parsing is a pure function (fuzzed: tests/fuzz/core_api_request_fuzzer.cc);
 // nlohmann's exceptions stay inside it.
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,7 +23,7 @@ namespace hull::vmm {
 // connection closed: no legitimate request comes near it.
 inline constexpr size_t kMaxApiRequestBytes = 4096;
 
-enum class ApiOp { kState, kPause, kResume, kStop, kMetrics };
+enum class ApiOp { kState, kPause, kResume, kStop, kMetrics, kBalloon };
 
 // "state", "pause", ...
 std::string_view ApiOpName(ApiOp op);
@@ -29,6 +31,9 @@ std::string_view ApiOpName(ApiOp op);
 struct ApiRequest {
   ApiOp op = ApiOp::kState;
   bool force = false;  // stop only: skip the graceful attempt
+  // balloon only: the guest memory the balloon should take, in MiB
+  // (absent: report the balloon's state without changing it).
+  std::optional<uint64_t> target_mib;
   bool operator==(const ApiRequest&) const = default;
 };
 

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -43,6 +44,8 @@ struct ApiHandlers {
   // timeout) or immediate. Returns once the stop has been started.
   std::function<Result<void>(bool force)> stop;
   std::function<nlohmann::json()> metrics;
+  // Sets the balloon's target (when given) and returns its state.
+  std::function<Result<nlohmann::json>(std::optional<uint64_t> target_mib)> balloon;
 };
 
 class ApiServer {

@@ -10,6 +10,7 @@
 // Parsing checks syntax and types; Validate() checks values and says how to
 // fix them. Neither touches the files named.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,14 +47,40 @@ struct DiskConfig {
   bool operator==(const DiskConfig&) const = default;
 };
 
+// --net tap=NAME[,mac=MAC] | fd=N[,mac=MAC]: virtio-net on a tap device,
+// opened by name or inherited as an open fd (a shim creates the tap in the
+// pod's network namespace and passes it).
+struct NetConfig {
+  std::string tap;        // interface name; empty when `fd` is given
+  std::optional<int> fd;  // an open tap fd (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
+  std::string mac;        // "02:..:..": empty → derived from the name/fd, locally administered
+  bool operator==(const NetConfig&) const = default;
+};
+
+// --fs tag=TAG,socket=PATH: virtio-fs served by a vhost-user back end
+// (virtiofsd) listening on PATH; the guest mounts it with
+// mount -t virtiofs TAG DIR.
+struct FsConfig {
+  std::string tag;
+  std::string socket;
+  uint32_t request_queues = 1;
+  bool operator==(const FsConfig&) const = default;
+};
+
+inline constexpr size_t kMaxFsTagBytes = 36;  // virtio 1.2 §5.11.4
+
 struct VmmConfig {
   std::string kernel;                 // ELF vmlinux (PVH) or bzImage
   std::optional<std::string> initrd;  // initramfs
   std::string cmdline;                // the VMM appends its device declarations
   uint64_t mem_mib = kDefaultMemMib;
   uint32_t cpus = 1;
-  std::vector<DiskConfig> disks;  // virtio-blk, in order
-  bool rng = true;                // virtio-rng
+  std::vector<DiskConfig> disks;      // virtio-blk, in order
+  bool rng = true;                    // virtio-rng
+  std::vector<NetConfig> nets;        // virtio-net, in order (eth0, eth1, ...)
+  std::optional<uint64_t> vsock_cid;  // virtio-vsock (vhost-vsock) with this guest CID
+  std::vector<FsConfig> filesystems;  // virtio-fs
+  bool balloon = false;               // virtio-balloon (target through the control API)
   SerialConfig serial;
   std::optional<std::string> api_socket;
   std::string log_level = "warn";  // see hull::ParseLogLevel
@@ -63,6 +90,13 @@ struct VmmConfig {
 
   bool operator==(const VmmConfig&) const = default;
 };
+
+// "tap=NAME[,mac=MAC]" or "fd=N[,mac=MAC]".
+Result<NetConfig> ParseNetSpec(std::string_view spec);
+// "tag=TAG,socket=PATH[,queues=N]".
+Result<FsConfig> ParseFsSpec(std::string_view spec);
+// "02:00:00:00:00:01" → 6 bytes; EINVAL otherwise.
+Result<std::array<uint8_t, 6>> ParseMac(std::string_view text);
 
 // "stdout", "none", "file:PATH", "unix:PATH".
 Result<SerialConfig> ParseSerialSpec(std::string_view spec);

@@ -72,6 +72,17 @@ class GuestMemory {
     return Write(addr, raw);
   }
 
+  // Gives the host pages behind [addr, addr+len) back to the kernel (a
+  // balloon's inflated pages): punches a hole in the region's memfd
+  // (fallocate PUNCH_HOLE|KEEP_SIZE). The shared mapping, KVM's view of it
+  // and every other process mapping the memfd then read zeros there until
+  // the guest touches the pages again, and the pages no longer count
+  // against this process (MADV_DONTNEED alone would not free shmem pages).
+  // `addr` and `len` must be page-aligned and `len` non-zero (EINVAL); the
+  // range must lie inside ONE region (EFAULT); a failed fallocate carries
+  // its errno.
+  Result<void> Discard(GuestAddress addr, uint64_t len) const;
+
   // Sorted by base address.
   std::span<const GuestRegion> regions() const noexcept { return regions_; }
 

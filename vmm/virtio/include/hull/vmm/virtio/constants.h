@@ -10,8 +10,12 @@
 namespace hull::vmm::virtio {
 
 // §5: device types.
+inline constexpr uint32_t kDeviceIdNet = 1;
 inline constexpr uint32_t kDeviceIdBlock = 2;
 inline constexpr uint32_t kDeviceIdRng = 4;
+inline constexpr uint32_t kDeviceIdBalloon = 5;
+inline constexpr uint32_t kDeviceIdVsock = 19;
+inline constexpr uint32_t kDeviceIdFs = 26;
 
 // §2.1: device status field.
 inline constexpr uint32_t kStatusAcknowledge = 1;

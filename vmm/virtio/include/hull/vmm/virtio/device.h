@@ -11,7 +11,9 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
+#include "hull/common/event_fd.h"
 #include "hull/common/result.h"
 #include "hull/vmm/memory/guest_memory.h"
 #include "hull/vmm/virtio/queue.h"
@@ -29,6 +31,16 @@ class VirtioInterrupt {
   virtual Result<void> SignalConfigChange() = 0;
 };
 
+// A host file descriptor a device waits on (a tap, a vhost call eventfd, a
+// back end's socket). The VMM polls it in its event loop with `events`
+// (EPOLLET included where the device wants edges) and hands what fired to
+// the transport, which calls ProcessEvent(token, ...) under its lock.
+struct EventSource {
+  int fd = -1;
+  uint32_t events = 0;
+  uint32_t token = 0;
+};
+
 class VirtioDevice {
  public:
   virtual ~VirtioDevice() = default;
@@ -39,6 +51,11 @@ class VirtioDevice {
   // The device-type feature bits it offers (bits 0..23). The transport adds
   // its own (VERSION_1, EVENT_IDX, INDIRECT_DESC) and masks out the rest.
   virtual uint64_t device_features() const = 0;
+
+  // Which of the transport's own features (VERSION_1, EVENT_IDX,
+  // INDIRECT_DESC) the device can serve; a vhost device offers only what
+  // its back end handles.
+  virtual uint64_t transport_features() const { return ~uint64_t{0}; }
 
   // One entry per virtqueue: the largest size the device accepts for it.
   // Fixed for the device's life.
@@ -68,6 +85,30 @@ class VirtioDevice {
   // The driver reset the device: forget the memory, queues and interrupt
   // given to Activate and return to the state after construction.
   virtual void Reset() = 0;
+
+  // --- Optional: devices with host-side file descriptors. ---
+
+  // The fds to poll, fixed from construction to destruction.
+  virtual std::vector<EventSource> event_sources() const { return {}; }
+  // An event source fired; called whether or not the device is active (an
+  // edge-triggered fd must still be drained or remembered). An error is the
+  // guest's (a broken ring): the transport answers DEVICE_NEEDS_RESET.
+  virtual Result<void> ProcessEvent(uint32_t /*token*/, uint32_t /*events*/) { return {}; }
+
+  // A device whose queues a back end outside this process serves (vhost)
+  // takes the queues' notification eventfds (ioeventfds the VMM registered
+  // with KVM), one per queue in order, before it is put behind a transport;
+  // the VMM then does not poll them itself.
+  virtual bool wants_notify_fds() const { return false; }
+  virtual void SetNotifyFds(std::vector<EventFd> /*fds*/) {}
+
+  // Named counters for the control API's metrics (hull-vmm reads them under
+  // the transport's lock).
+  struct Counter {
+    const char* name;
+    uint64_t value;
+  };
+  virtual std::vector<Counter> counters() const { return {}; }
 };
 
 // Copies [offset, offset + data.size()) of `config` into `data`; an access

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -94,6 +95,24 @@ class MmioTransport final : public BusDevice {
   // error is counted and logged (rate-limited) here and returned for the
   // caller's information.
   Result<void> HandleNotify(uint32_t queue_index);
+
+  // The device's host fds (VirtioDevice::event_sources), for the VMM's event
+  // loop, and the entry point when one fires. An error from the device is a
+  // device error, handled as in HandleNotify.
+  std::vector<EventSource> event_sources() const { return device_->event_sources(); }
+  Result<void> HandleDeviceEvent(uint32_t token, uint32_t events);
+
+  // Runs `update` on the device under the transport's lock (for the VMM's
+  // requests: a balloon target, ...). When it returns true the device's
+  // configuration changed: the generation moves on and a running driver
+  // gets a configuration-change interrupt.
+  Result<void> UpdateDevice(const std::function<Result<bool>(VirtioDevice&)>& update);
+  // Read-only access under the lock (metrics).
+  template <typename F>
+  auto InspectDevice(F&& inspect) const {
+    std::lock_guard lock(mutex_);
+    return inspect(static_cast<const VirtioDevice&>(*device_));
+  }
 
   const TransportCounters& counters() const noexcept { return counters_; }
   // The device status register as the driver reads it.

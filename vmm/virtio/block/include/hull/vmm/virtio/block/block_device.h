@@ -20,6 +20,7 @@
 
 #include "hull/common/result.h"
 #include "hull/vmm/memory/guest_memory.h"
+#include "hull/vmm/virtio/active_queues.h"
 #include "hull/vmm/virtio/block/disk.h"
 #include "hull/vmm/virtio/block/metrics.h"
 #include "hull/vmm/virtio/block/request.h"
@@ -85,9 +86,7 @@ class BlockDevice final : public VirtioDevice {
   BlockMetrics metrics_;
 
   // Set by Activate, cleared by Reset.
-  const GuestMemory* memory_ = nullptr;
-  Queue* queue_ = nullptr;
-  VirtioInterrupt* interrupt_ = nullptr;
+  ActiveQueues active_;
 
   std::vector<std::span<uint8_t>> slices_;  // reused per request
 };

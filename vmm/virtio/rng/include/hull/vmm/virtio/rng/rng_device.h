@@ -17,6 +17,7 @@
 
 #include "hull/common/result.h"
 #include "hull/vmm/memory/guest_memory.h"
+#include "hull/vmm/virtio/active_queues.h"
 #include "hull/vmm/virtio/constants.h"
 #include "hull/vmm/virtio/descriptor_chain.h"
 #include "hull/vmm/virtio/device.h"
@@ -53,9 +54,7 @@ class RngDevice final : public VirtioDevice {
   RngMetrics metrics_;
 
   // Set by Activate, cleared by Reset.
-  const GuestMemory* memory_ = nullptr;
-  Queue* queue_ = nullptr;
-  VirtioInterrupt* interrupt_ = nullptr;
+  ActiveQueues active_;
 
   std::vector<std::span<uint8_t>> slices_;  // reused per request
 };
