@@ -1,4 +1,4 @@
-/* Network and vsock actions of test-init (net.c). */
+/* Network (net.c) and vsock (vsock.c) actions of test-init. */
 #ifndef HULL_TEST_INIT_NET_H
 #define HULL_TEST_INIT_NET_H
 

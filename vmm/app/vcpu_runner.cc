@@ -26,21 +26,40 @@ Result<void> VcpuRunner::InstallKickHandler() {
 }
 
 void VcpuRunner::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kStackBytes);
+  const int err = pthread_create(
+      &thread_, &attr,
+      [](void* self) -> void* {
+        static_cast<VcpuRunner*>(self)->Loop();
+        return nullptr;
+      },
+      this);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    spdlog::error("vCPU {}: pthread_create: {}", vcpu_.id(), std::strerror(err));
+    vm_.RequestExit(ExitStatus::kVmmError, fmt::format("cannot start vCPU {} thread", vcpu_.id()));
+    return;
+  }
+  started_ = true;
 }
 
 void VcpuRunner::Kick() {
   // Kicks and Join() both run on the main thread, so a joinable thread's
   // handle is valid here (a thread that already left its loop ignores it).
-  if (thread_.joinable()) {
-    (void)kvm::KickVcpuThread(vcpu_.kick_handle(), thread_.native_handle(), KickSignal());
+  if (started_) {
+    (void)kvm::KickVcpuThread(vcpu_.kick_handle(), thread_, KickSignal());
   } else {
     vcpu_.kick_handle().Request();
   }
 }
 
 void VcpuRunner::Join() {
-  if (thread_.joinable()) thread_.join();
+  if (started_) {
+    pthread_join(thread_, nullptr);
+    started_ = false;
+  }
 }
 
 void VcpuRunner::Loop() {

@@ -108,7 +108,11 @@ Result<std::unique_ptr<Vmm>> Vmm::Create(const VmmConfig& config, Clock::time_po
   HULL_ASSIGN_OR_RETURN(kvm::Vm vm, kvm::Vm::Create(kvm));
   const uint64_t mem_bytes = config.mem_mib << 20;
   HULL_ASSIGN_OR_RETURN(std::vector<RegionSpec> regions, x86::GuestRamRegions(mem_bytes));
-  HULL_ASSIGN_OR_RETURN(GuestMemory memory, GuestMemory::Create(regions));
+  // Anonymous memory (with transparent huge pages) unless a vhost-user back
+  // end must map guest RAM too.
+  const MemoryBacking backing =
+      config.filesystems.empty() ? MemoryBacking::kAnonymous : MemoryBacking::kMemfd;
+  HULL_ASSIGN_OR_RETURN(GuestMemory memory, GuestMemory::Create(regions, backing));
   // KVM needs these for its real-mode emulation on Intel; they sit in the
   // MMIO hole, where no guest RAM is.
   HULL_TRY(vm.SetTssAddr(GuestAddress(x86::kKvmTssAddress)));

@@ -52,3 +52,39 @@ TEST(MemoryMapping, RejectsZeroLength) {
 
 }  // namespace
 }  // namespace hull
+
+namespace hull {
+namespace {
+
+TEST(MemoryMapping, MapAlignedAlignsAndGivesBackTheRestOfTheReservation) {
+  constexpr size_t kAlign = size_t{2} << 20;
+  constexpr size_t kLength = 3 * 4096;
+  void* address = nullptr;
+  {
+    Result<MemoryMapping> mapping = MemoryMapping::MapAligned(
+        kLength, kAlign, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_TRUE(mapping.ok()) << mapping.error().ToString();
+    address = mapping->data();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(address) % kAlign, 0u);
+    EXPECT_EQ(mapping->size(), kLength);
+    mapping->data()[kLength - 1] = 7;
+    EXPECT_TRUE(IsMapped(address));
+    // Nothing of the reservation is left around it.
+    EXPECT_FALSE(IsMapped(static_cast<uint8_t*>(address) + kLength));
+  }
+  EXPECT_FALSE(IsMapped(address));
+}
+
+TEST(MemoryMapping, MapAlignedRejectsBadAlignmentsAndFixedMappings) {
+  EXPECT_FALSE(
+      MemoryMapping::MapAligned(4096, 3 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+          .ok());
+  EXPECT_FALSE(MemoryMapping::MapAligned(4096, 4096, PROT_READ,
+                                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+                   .ok());
+  EXPECT_FALSE(
+      MemoryMapping::MapAligned(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).ok());
+}
+
+}  // namespace
+}  // namespace hull

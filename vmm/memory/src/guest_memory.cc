@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -42,7 +43,7 @@ Result<void> ValidateSpecs(std::span<const RegionSpec> sorted) {
 
 }  // namespace
 
-Result<GuestMemory> GuestMemory::Create(std::span<const RegionSpec> specs) {
+Result<GuestMemory> GuestMemory::Create(std::span<const RegionSpec> specs, MemoryBacking backing) {
   std::vector<RegionSpec> sorted(specs.begin(), specs.end());
   std::sort(sorted.begin(), sorted.end(),
             [](const RegionSpec& a, const RegionSpec& b) { return a.base < b.base; });
@@ -51,7 +52,7 @@ Result<GuestMemory> GuestMemory::Create(std::span<const RegionSpec> specs) {
   std::vector<GuestRegion> regions;
   regions.reserve(sorted.size());
   for (const RegionSpec& spec : sorted) {
-    HULL_ASSIGN_OR_RETURN(GuestRegion region, GuestRegion::Create(spec.base, spec.size));
+    HULL_ASSIGN_OR_RETURN(GuestRegion region, GuestRegion::Create(spec.base, spec.size, backing));
     regions.push_back(std::move(region));
   }
   return GuestMemory(std::move(regions));
@@ -110,6 +111,15 @@ Result<void> GuestMemory::Discard(GuestAddress addr, uint64_t len) const {
   // Both fit off_t: GuestRegion::Create bounds the region's size by it.
   const auto offset = static_cast<off_t>(addr.raw() - region.base().raw());
   const auto length = static_cast<off_t>(len);
+  if (region.backing() == MemoryBacking::kAnonymous) {
+    // Private anonymous pages are freed by MADV_DONTNEED and read back as
+    // zeros. Slice checked the range.
+    if (::madvise(region.host_address() + offset, len, MADV_DONTNEED) != 0) {
+      return Error::FromErrno(errno,
+                              fmt::format("madvise(DONTNEED) guest range {}+{:#x}", addr, len));
+    }
+    return {};
+  }
   if (RetryOnEintr([&] {
         return ::fallocate(region.memfd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset,
                            length);

@@ -16,6 +16,11 @@ class MemoryMapping {
  public:
   // mmap(nullptr, length, prot, flags, fd, offset); `fd` is -1 for anonymous.
   static Result<MemoryMapping> Map(size_t length, int prot, int flags, int fd, off_t offset);
+  // The same, at an address that is a multiple of `alignment` (a power of
+  // two, at least the page size): e.g. 2 MiB, so that transparent huge pages
+  // can back the whole mapping. MAP_FIXED must not be in `flags`.
+  static Result<MemoryMapping> MapAligned(size_t length, size_t alignment, int prot, int flags,
+                                          int fd, off_t offset);
 
   MemoryMapping() noexcept = default;
   MemoryMapping(MemoryMapping&& other) noexcept;

@@ -245,3 +245,38 @@ TEST(GuestMemoryDiscard, RejectsRangesOutsideOneRegion) {
 
 }  // namespace
 }  // namespace hull::vmm
+
+namespace hull::vmm {
+namespace {
+
+TEST(GuestMemoryAnonymous, IsHugePageAlignedHasNoMemfdAndDiscardsToZero) {
+  Result<GuestMemory> created =
+      GuestMemory::Create({{GuestAddress(0), 4 << 20}}, MemoryBacking::kAnonymous);
+  ASSERT_TRUE(created.ok()) << created.error().ToString();
+  const GuestMemory& memory = *created;
+  const GuestRegion& region = memory.regions()[0];
+  EXPECT_EQ(region.backing(), MemoryBacking::kAnonymous);
+  EXPECT_EQ(region.memfd(), -1);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(region.host_address()) % (2 << 20), 0u);
+  std::vector<uint8_t> pattern(0x4000, 0x3c);
+  ASSERT_TRUE(memory.Write(GuestAddress(0x10000), pattern).ok());
+  ASSERT_TRUE(memory.Discard(GuestAddress(0x11000), 0x2000).ok());
+  std::vector<uint8_t> seen(0x4000);
+  ASSERT_TRUE(memory.Read(GuestAddress(0x10000), seen).ok());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    const bool in_hole = i >= 0x1000 && i < 0x3000;
+    ASSERT_EQ(seen[i], in_hole ? 0 : 0x3c) << "at offset " << i;
+  }
+  EXPECT_FALSE(memory.Discard(GuestAddress(0x11000), 0x100).ok());
+}
+
+TEST(GuestMemoryMemfd, IsTheDefaultAndHugePageAligned) {
+  Result<GuestMemory> created = GuestMemory::Create({{GuestAddress(0), 4 << 20}});
+  ASSERT_TRUE(created.ok()) << created.error().ToString();
+  EXPECT_EQ(created->regions()[0].backing(), MemoryBacking::kMemfd);
+  EXPECT_GE(created->regions()[0].memfd(), 0);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(created->regions()[0].host_address()) % (2 << 20), 0u);
+}
+
+}  // namespace
+}  // namespace hull::vmm

@@ -46,9 +46,13 @@ class GuestMemory {
  public:
   // One memfd-backed region per spec. Regions must be non-empty, page-aligned,
   // must not overlap and must not pass the top of the 64-bit space.
-  static Result<GuestMemory> Create(std::span<const RegionSpec> specs);
-  static Result<GuestMemory> Create(std::initializer_list<RegionSpec> specs) {
-    return Create(std::span<const RegionSpec>(specs.begin(), specs.size()));
+  // `backing`: see MemoryBacking (guest_region.h); kMemfd when another
+  // process must map guest RAM (vhost-user), kAnonymous otherwise.
+  static Result<GuestMemory> Create(std::span<const RegionSpec> specs,
+                                    MemoryBacking backing = MemoryBacking::kMemfd);
+  static Result<GuestMemory> Create(std::initializer_list<RegionSpec> specs,
+                                    MemoryBacking backing = MemoryBacking::kMemfd) {
+    return Create(std::span<const RegionSpec>(specs.begin(), specs.size()), backing);
   }
 
   // The host bytes behind [addr, addr+len), which must lie inside ONE region.
@@ -73,11 +77,12 @@ class GuestMemory {
   }
 
   // Gives the host pages behind [addr, addr+len) back to the kernel (a
-  // balloon's inflated pages): punches a hole in the region's memfd
-  // (fallocate PUNCH_HOLE|KEEP_SIZE). The shared mapping, KVM's view of it
+  // balloon's inflated pages). A memfd region gets a hole punched
+  // (fallocate PUNCH_HOLE|KEEP_SIZE): the shared mapping, KVM's view of it
   // and every other process mapping the memfd then read zeros there until
-  // the guest touches the pages again, and the pages no longer count
-  // against this process (MADV_DONTNEED alone would not free shmem pages).
+  // the guest touches the pages again (MADV_DONTNEED alone would not free
+  // shmem pages). An anonymous region gets MADV_DONTNEED, with the same
+  // effect for this process.
   // `addr` and `len` must be page-aligned and `len` non-zero (EINVAL); the
   // range must lie inside ONE region (EFAULT); a failed fallocate carries
   // its errno.
