@@ -133,23 +133,18 @@ Result<std::unique_ptr<FsDevice>> FsDevice::Create(FsOptions options,
                                       "hull drives only virtio 1.x devices",
                                       context, backend->name(), features));
   }
-  std::vector<EventFd> calls;
-  for (uint64_t i = 0; i < queues; ++i) {
-    HULL_ASSIGN_OR_RETURN(EventFd call, EventFd::Create());
-    calls.push_back(std::move(call));
-  }
+  HULL_ASSIGN_OR_RETURN(vhost::CallRelay calls, vhost::CallRelay::Create(queues));
   return std::unique_ptr<FsDevice>(new FsDevice(std::move(options), std::move(backend), features,
                                                 std::move(calls), std::move(on_backend_failure)));
 }
 
 FsDevice::FsDevice(FsOptions options, std::unique_ptr<vhost::UserBackend> backend,
-                   uint64_t features, std::vector<EventFd> call_fds,
-                   FailureCallback on_backend_failure)
+                   uint64_t features, vhost::CallRelay calls, FailureCallback on_backend_failure)
     : tag_(std::move(options.tag)),
       backend_(std::move(backend)),
       backend_features_(features),
-      queue_max_sizes_(call_fds.size(), options.queue_size),
-      call_fds_(std::move(call_fds)),
+      queue_max_sizes_(calls.size(), options.queue_size),
+      calls_(std::move(calls)),
       on_backend_failure_(std::move(on_backend_failure)) {
   static_assert(std::endian::native == std::endian::little);
   // §5.11.4: the tag NUL-padded (config_ starts zeroed), then le32.
@@ -183,13 +178,9 @@ Result<void> FsDevice::Activate(const GuestMemory& memory, std::span<Queue> queu
                  fmt::format("virtio-fs '{}': the VMM gave no notification eventfds", tag_));
   }
   std::vector<int> kicks;
-  std::vector<int> calls;
-  for (size_t i = 0; i < count; ++i) {
-    kicks.push_back(notify_fds_[i].fd());
-    calls.push_back(call_fds_[i].fd());
-  }
+  for (size_t i = 0; i < count; ++i) kicks.push_back(notify_fds_[i].fd());
   Result<void> started =
-      vhost::StartVrings(*backend_, memory, queues, count, features, kicks, calls);
+      vhost::StartVrings(*backend_, memory, queues, count, features, kicks, calls_.fds());
   if (!started.ok()) {
     // Rings that did start stay with the back end: a vring stopped before
     // it started can crash virtiofsd 7.2, and the usual cause here is a
@@ -240,9 +231,7 @@ void FsDevice::Reset() {
 
 std::vector<EventSource> FsDevice::event_sources() const {
   std::vector<EventSource> sources;
-  for (size_t i = 0; i < call_fds_.size(); ++i) {
-    sources.push_back({call_fds_[i].fd(), EPOLLIN, static_cast<uint32_t>(i)});
-  }
+  calls_.AppendSources(sources);
   // The socket is silent between our requests; it turns readable when
   // virtiofsd dies (EOF). Edge-triggered, so a dead back end wakes the loop
   // once rather than on every round until the VM is gone; replies we read
@@ -261,14 +250,7 @@ Result<void> FsDevice::ProcessEvent(uint32_t token, uint32_t /*events*/) {
     // Not the guest's doing: no DEVICE_NEEDS_RESET; the VMM ends the VM.
     return {};
   }
-  if (token >= call_fds_.size()) return {};
-  (void)call_fds_[token].Consume();
-  // The back end used buffers of this ring and (EVENT_IDX or not) decided
-  // the driver wants to hear it: raise the transport's interrupt.
-  if (active_.active()) {
-    ++interrupts_relayed_;
-    (void)active_.interrupt().SignalUsedBuffer();
-  }
+  (void)calls_.Relay(token, active_);
   return {};
 }
 
@@ -287,7 +269,7 @@ void FsDevice::BackendError(const Error& error) {
 std::vector<VirtioDevice::Counter> FsDevice::counters() const {
   return {{"activations", activations_},
           {"notifications_forwarded", notifications_forwarded_},
-          {"interrupts_relayed", interrupts_relayed_},
+          {"interrupts_relayed", calls_.relayed()},
           {"backend_errors", backend_errors_}};
 }
 

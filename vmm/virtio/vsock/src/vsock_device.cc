@@ -40,22 +40,18 @@ Result<std::unique_ptr<VsockDevice>> VsockDevice::Create(const VsockOptions& opt
     }
     return Error::FromErrno(err, fmt::format("vhost-vsock: setting guest CID {}", cid));
   }
-  std::vector<EventFd> calls;
-  for (size_t i = 0; i < kVhostQueues; ++i) {
-    HULL_ASSIGN_OR_RETURN(EventFd call, EventFd::Create());
-    calls.push_back(std::move(call));
-  }
+  HULL_ASSIGN_OR_RETURN(vhost::CallRelay calls, vhost::CallRelay::Create(kVhostQueues));
   return std::unique_ptr<VsockDevice>(
       new VsockDevice(std::move(backend), cid, size, features, std::move(calls)));
 }
 
 VsockDevice::VsockDevice(vhost::KernelBackend backend, uint64_t cid, uint16_t queue_size,
-                         uint64_t backend_features, std::vector<EventFd> call_fds)
+                         uint64_t backend_features, vhost::CallRelay calls)
     : backend_(std::move(backend)),
       cid_(cid),
       queue_max_sizes_{queue_size, queue_size, queue_size},
       backend_features_(backend_features),
-      call_fds_(std::move(call_fds)) {
+      calls_(std::move(calls)) {
   static_assert(std::endian::native == std::endian::little);
   std::memcpy(config_.data(), &cid_, sizeof(cid_));
 }
@@ -96,9 +92,8 @@ Result<void> VsockDevice::Activate(const GuestMemory& memory, std::span<Queue> q
     return Error(EINVAL, "virtio-vsock: the VMM gave no notification eventfds");
   }
   const int kicks[kVhostQueues] = {notify_fds_[0].fd(), notify_fds_[1].fd()};
-  const int calls[kVhostQueues] = {call_fds_[0].fd(), call_fds_[1].fd()};
   Result<void> started =
-      vhost::StartVrings(backend_, memory, queues, kVhostQueues, features, kicks, calls);
+      vhost::StartVrings(backend_, memory, queues, kVhostQueues, features, kicks, calls_.fds());
   if (started.ok()) started = SetRunning(true);
   if (!started.ok()) {
     ++backend_errors_;
@@ -134,28 +129,19 @@ void VsockDevice::Reset() {
 
 std::vector<EventSource> VsockDevice::event_sources() const {
   std::vector<EventSource> sources;
-  for (size_t i = 0; i < call_fds_.size(); ++i) {
-    sources.push_back({call_fds_[i].fd(), EPOLLIN, static_cast<uint32_t>(i)});
-  }
+  calls_.AppendSources(sources);
   return sources;
 }
 
 Result<void> VsockDevice::ProcessEvent(uint32_t token, uint32_t /*events*/) {
-  if (token >= call_fds_.size()) return {};
-  (void)call_fds_[token].Consume();
-  // vhost used buffers of this ring: tell the driver. The transport sets the
-  // InterruptStatus bit the guest's handler looks for.
-  if (active_.active()) {
-    ++interrupts_relayed_;
-    (void)active_.interrupt().SignalUsedBuffer();
-  }
+  (void)calls_.Relay(token, active_);
   return {};
 }
 
 std::vector<VirtioDevice::Counter> VsockDevice::counters() const {
   return {{"guest_cid", cid_},
           {"activations", activations_},
-          {"interrupts_relayed", interrupts_relayed_},
+          {"interrupts_relayed", calls_.relayed()},
           {"backend_errors", backend_errors_}};
 }
 

@@ -36,6 +36,7 @@
 #include "hull/vmm/virtio/active_queues.h"
 #include "hull/vmm/virtio/constants.h"
 #include "hull/vmm/virtio/device.h"
+#include "hull/vmm/virtio/vhost/call_relay.h"
 #include "hull/vmm/virtio/vhost/user_backend.h"
 
 namespace hull::vmm::virtio::fs {
@@ -122,7 +123,7 @@ class FsDevice final : public VirtioDevice {
 
  private:
   FsDevice(FsOptions options, std::unique_ptr<vhost::UserBackend> backend, uint64_t features,
-           std::vector<EventFd> call_fds, FailureCallback on_backend_failure);
+           vhost::CallRelay calls, FailureCallback on_backend_failure);
 
   // Counts a back-end error and, once the connection is broken, reports it.
   void BackendError(const Error& error);
@@ -132,7 +133,7 @@ class FsDevice final : public VirtioDevice {
   uint64_t backend_features_;
   std::vector<uint16_t> queue_max_sizes_;
   std::array<uint8_t, kConfigSize> config_{};
-  std::vector<EventFd> call_fds_;    // one per queue; the back end signals them
+  vhost::CallRelay calls_;           // one per queue; the back end signals them
   std::vector<EventFd> notify_fds_;  // the VMM's ioeventfds, one per queue
   FailureCallback on_backend_failure_;
   bool failure_reported_ = false;
@@ -142,7 +143,6 @@ class FsDevice final : public VirtioDevice {
 
   uint64_t activations_ = 0;
   uint64_t notifications_forwarded_ = 0;
-  uint64_t interrupts_relayed_ = 0;
   uint64_t backend_errors_ = 0;
 };
 

@@ -21,6 +21,7 @@
 #include "hull/vmm/virtio/active_queues.h"
 #include "hull/vmm/virtio/constants.h"
 #include "hull/vmm/virtio/device.h"
+#include "hull/vmm/virtio/vhost/call_relay.h"
 #include "hull/vmm/virtio/vhost/kernel_backend.h"
 
 namespace hull::vmm::virtio::vsock {
@@ -71,7 +72,7 @@ class VsockDevice final : public VirtioDevice {
   static constexpr size_t kVhostQueues = 2;  // rx, tx go to vhost
 
   VsockDevice(vhost::KernelBackend backend, uint64_t cid, uint16_t queue_size,
-              uint64_t backend_features, std::vector<EventFd> call_fds);
+              uint64_t backend_features, vhost::CallRelay calls);
   Result<void> SetRunning(bool running);
 
   vhost::KernelBackend backend_;
@@ -79,12 +80,11 @@ class VsockDevice final : public VirtioDevice {
   std::array<uint16_t, kQueues> queue_max_sizes_;
   uint64_t backend_features_;
   std::array<uint8_t, kConfigSize> config_{};
-  std::vector<EventFd> call_fds_;    // one per vhost queue; vhost signals them
+  vhost::CallRelay calls_;           // one per vhost queue; vhost signals them
   std::vector<EventFd> notify_fds_;  // the ioeventfds, one per queue
   ActiveQueues active_;
   bool running_ = false;
 
-  uint64_t interrupts_relayed_ = 0;
   uint64_t activations_ = 0;
   uint64_t backend_errors_ = 0;
 };
