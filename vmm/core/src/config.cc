@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hull/common/logging.h"
+#include "parse_unsigned.h"
 
 namespace hull::vmm {
 namespace {
@@ -53,16 +54,6 @@ Result<std::vector<std::pair<std::string_view, std::string_view>>> SplitKeyValue
   return pairs;
 }
 
-Result<uint64_t> ParseNumber(std::string_view what, std::string_view text) {
-  uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end) {
-    return Error(EINVAL, fmt::format("{} \"{}\": expected a whole number", what, text));
-  }
-  return value;
-}
-
 constexpr std::string_view kNetUsage = "--net tap=NAME[,mac=MAC] or --net fd=N[,mac=MAC]";
 constexpr std::string_view kFsUsage = "--fs tag=TAG,socket=PATH[,queues=N]";
 
@@ -99,7 +90,8 @@ Result<NetConfig> ParseNetSpec(std::string_view spec) {
     if (key == "tap") {
       net.tap = value;
     } else if (key == "fd") {
-      HULL_ASSIGN_OR_RETURN(const uint64_t fd, ParseNumber("--net fd", value));
+      HULL_ASSIGN_OR_RETURN(const uint64_t fd,
+                            ParseUnsigned<uint64_t>("--net fd", value, "--net fd=3"));
       if (fd > 1 << 20) return Error(EINVAL, fmt::format("--net fd={}: not a file descriptor", fd));
       net.fd = static_cast<int>(fd);
     } else if (key == "mac") {
@@ -120,7 +112,9 @@ Result<FsConfig> ParseFsSpec(std::string_view spec) {
     } else if (key == "socket") {
       fs.socket = value;
     } else if (key == "queues") {
-      HULL_ASSIGN_OR_RETURN(const uint64_t n, ParseNumber("--fs queues", value));
+      HULL_ASSIGN_OR_RETURN(
+          const uint64_t n,
+          ParseUnsigned<uint64_t>("--fs queues", value, "--fs tag=a,socket=s,queues=1"));
       if (n > 1024) return Error(EINVAL, fmt::format("--fs queues={}: at most 1024", n));
       fs.request_queues = static_cast<uint32_t>(n);
     } else {

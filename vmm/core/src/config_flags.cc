@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <charconv>
-#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "hull/vmm/core/config.h"
+#include "parse_unsigned.h"
 
 namespace hull::vmm {
 namespace {
@@ -72,18 +71,6 @@ Result<std::vector<Flag>> Tokenize(int argc, char** argv) {
   return flags;
 }
 
-template <typename T>
-Result<T> ParseUnsigned(std::string_view flag, std::string_view text, std::string_view example) {
-  uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end || value > std::numeric_limits<T>::max()) {
-    return Error(EINVAL, fmt::format("{} \"{}\": expected a whole number, e.g. {} {}", flag, text,
-                                     flag, example));
-  }
-  return static_cast<T>(value);
-}
-
 // "PATH", "PATH,ro" or "PATH,rw".
 DiskConfig ParseDisk(std::string_view spec) {
   if (spec.ends_with(",ro")) return {std::string(spec.substr(0, spec.size() - 3)), true};
@@ -108,9 +95,9 @@ Result<void> Apply(const Flag& flag, VmmConfig& config, Lists& lists) {
   } else if (name == "--cmdline") {
     config.cmdline = value;
   } else if (name == "--mem") {
-    HULL_ASSIGN_OR_RETURN(config.mem_mib, ParseUnsigned<uint64_t>(name, value, "256"));
+    HULL_ASSIGN_OR_RETURN(config.mem_mib, ParseUnsigned<uint64_t>(name, value, "--mem 256"));
   } else if (name == "--cpus") {
-    HULL_ASSIGN_OR_RETURN(config.cpus, ParseUnsigned<uint32_t>(name, value, "2"));
+    HULL_ASSIGN_OR_RETURN(config.cpus, ParseUnsigned<uint32_t>(name, value, "--cpus 2"));
   } else if (name == "--disk") {
     lists.disks.push_back(ParseDisk(value));
   } else if (name == "--net") {
@@ -120,7 +107,7 @@ Result<void> Apply(const Flag& flag, VmmConfig& config, Lists& lists) {
     HULL_ASSIGN_OR_RETURN(FsConfig fs, ParseFsSpec(value));
     lists.filesystems.push_back(std::move(fs));
   } else if (name == "--vsock") {
-    HULL_ASSIGN_OR_RETURN(config.vsock_cid, ParseUnsigned<uint64_t>(name, value, "3"));
+    HULL_ASSIGN_OR_RETURN(config.vsock_cid, ParseUnsigned<uint64_t>(name, value, "--vsock 3"));
   } else if (name == "--balloon") {
     config.balloon = true;
   } else if (name == "--serial") {
