@@ -137,11 +137,7 @@ void action_blk_ro(void) {
 /* rng: 64 bytes from /dev/hwrng, which must be backed by virtio-rng. */
 void action_rng(void) {
   char current[64] = "";
-  int cfd = open("/sys/class/misc/hw_random/rng_current", O_RDONLY | O_CLOEXEC);
-  if (cfd >= 0) {
-    ssize_t n = read(cfd, current, sizeof(current) - 1);
-    if (n > 0) current[n] = '\0';
-    close(cfd);
+  if (read_text("/sys/class/misc/hw_random/rng_current", current, sizeof(current)) == 0) {
     char* nl = strchr(current, '\n');
     if (nl) *nl = '\0';
   }

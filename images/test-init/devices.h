@@ -6,6 +6,9 @@
 #include <stdint.h>
 
 __attribute__((format(printf, 1, 2))) void say(const char* fmt, ...);
+/* Reads a whole (small) file into buf, NUL-terminated. Returns 0 or an
+ * errno. (Both in test-init.c.) */
+int read_text(const char* path, char* buf, size_t size);
 
 /* The checksum and the byte pattern that host tests recompute
  * (tests/kvm/test-peer.cc): FNV-1a 64, and xorshift32 with one byte per step

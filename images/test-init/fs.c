@@ -32,27 +32,21 @@
 
 #include "devices.h"
 #include "parse.h"
+#include "sock.h"
 
 static char tags[2][64];
 static int tag_count;
 
-static void read_tags(void) {
-  char cmdline[4096] = "";
-  char value[160] = "share";
-  int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
-    if (n > 0) cmdline[n] = '\0';
-    close(fd);
-  }
-  if (hull_cmdline_value(cmdline, "hull.fs_tags", value, sizeof(value)) != 1) {
-    snprintf(value, sizeof(value), "share");
-  }
+/* hull.fs_tags (default "share"): 0, or -1 after "<action>=error:...". */
+static int read_tags(const char* action) {
+  char value[160];
+  if (param_text(action, "hull.fs_tags", "share", value, sizeof(value)) != 0) return -1;
   tag_count = 0;
   char* save = NULL;
   for (char* t = strtok_r(value, ",", &save); t && tag_count < 2; t = strtok_r(NULL, ",", &save)) {
     snprintf(tags[tag_count++], sizeof(tags[0]), "%s", t);
   }
+  return 0;
 }
 
 /* Mounts virtiofs `tag` at /mnt/<tag>; 0 or an errno (reported as key=error). */
@@ -72,7 +66,7 @@ static int mount_tag(const char* key, const char* tag, char* dir, size_t dir_siz
 }
 
 void action_fs_mount(void) {
-  read_tags();
+  if (read_tags("fs-mount") != 0) return;
   char dir[128];
   if (mount_tag("fs-mount", tags[0], dir, sizeof(dir)) == 0) say("fs-mount=ok");
 }
@@ -181,7 +175,7 @@ static void fs_second(void) {
 }
 
 void action_fs(void) {
-  read_tags();
+  if (read_tags("fs-read") != 0) return;
   char dir[128];
   if (mount_tag("fs-read", tags[0], dir, sizeof(dir)) != 0) return;
   fs_read(dir);
@@ -194,12 +188,7 @@ void action_fs(void) {
 
 static long long mem_total_kib(void) {
   char text[4096];
-  int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, text, sizeof(text) - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  text[n] = '\0';
+  if (read_text("/proc/meminfo", text, sizeof(text)) != 0) return -1;
   return hull_meminfo_total_kib(text);
 }
 

@@ -56,8 +56,8 @@ void say(const char* fmt, ...) {
   }
 }
 
-/* Reads a whole (small) file into buf, NUL-terminated. Returns 0 or an errno. */
-static int read_text(const char* path, char* buf, size_t size) {
+/* Declared in devices.h. */
+int read_text(const char* path, char* buf, size_t size) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno;
   size_t used = 0;

@@ -211,7 +211,7 @@ Result<void> FsDevice::ProcessQueue(size_t index) {
 void FsDevice::Reset() {
   if (rings_started_ && active_.active() && !backend_->broken()) {
     // The queues are still the transport's: it resets them after us.
-    const std::span<const Queue> queues(&active_.queue(0), active_.queue_count());
+    const std::span<const Queue> queues = active_.queues();
     // As QEMU does: disable, then stop (GET_VRING_BASE), each ring the
     // back end was given, so the next Activate starts from a clean state.
     for (size_t i = 0; i < queues.size(); ++i) {

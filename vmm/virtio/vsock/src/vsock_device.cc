@@ -121,8 +121,7 @@ void VsockDevice::Reset() {
   }
   if (active_.active()) {
     // The queues are still the transport's (it resets them after us).
-    vhost::StopVrings(backend_, std::span<const Queue>(&active_.queue(0), active_.queue_count()),
-                      kVhostQueues);
+    vhost::StopVrings(backend_, active_.queues(), kVhostQueues);
   }
   active_.Clear();
 }

@@ -39,6 +39,7 @@ class ActiveQueues {
   const GuestMemory& memory() const noexcept { return *memory_; }
   Queue& queue(size_t index) const noexcept { return queues_[index]; }
   size_t queue_count() const noexcept { return queues_.size(); }
+  std::span<const Queue> queues() const noexcept { return queues_; }
   VirtioInterrupt& interrupt() const noexcept { return *interrupt_; }
 
   // Serves queue `index`: every available chain goes to `serve`, which
