@@ -1,0 +1,432 @@
+// hull-agent on a host (a Unix socket, a busybox rootfs), driven through its
+// gRPC API: the container behaviour the shim relies on, checked end to end.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "agent_test_support.h"
+
+namespace hull::agent::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Agent : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string& why = AgentEnvironment::Get().unavailable();
+    if (why.empty()) return;
+    if (std::getenv("HULL_REQUIRE_CGROUP2") != nullptr)
+      FAIL() << "hull-agent tests cannot run: " << why;
+    GTEST_SKIP() << why;
+  }
+  v1::Agent::Stub& stub() { return AgentEnvironment::Get().stub(); }
+};
+
+// Stops the agent (and its VM) after the last test.
+class StopAgent : public ::testing::Environment {
+ public:
+  void TearDown() override { AgentEnvironment::Get().Stop(); }
+};
+const auto* const kStopAgent = ::testing::AddGlobalTestEnvironment(new StopAgent);
+
+Json Shell(const std::string& script) { return DefaultSpec({"sh", "-c", script}); }
+
+TEST_F(Agent, RunsEchoAndReportsExitCodes) {
+  RunResult ok = RunContainer("echo", Shell("echo hello; echo oops >&2"));
+  EXPECT_EQ(ok.exit_status, 0) << ok.err;
+  EXPECT_EQ(ok.out, "hello\n");
+  EXPECT_EQ(ok.err, "oops\n");
+  RunResult three = RunContainer("exit3", Shell("exit 3"));
+  EXPECT_EQ(three.exit_status, 3) << three.err;
+  // The container's init ignores signals from inside its PID namespace that
+  // it has no handler for (SIGKILL included): kill it from outside.
+  ASSERT_TRUE(CreateContainer("kill9", DefaultSpec({"sleep", "30"})).ok());
+  ASSERT_TRUE(StartContainer("kill9").ok());
+  grpc::ClientContext context;
+  v1::SignalProcessRequest request;
+  request.set_container_id("kill9");
+  request.set_signal(SIGKILL);
+  v1::Empty empty;
+  ASSERT_TRUE(stub().SignalProcess(&context, request, &empty).ok());
+  int status = -1;
+  ASSERT_TRUE(WaitProcess("kill9", "", &status).ok());
+  EXPECT_EQ(status, 128 + 9);
+  EXPECT_TRUE(DeleteContainer("kill9").ok());
+}
+
+TEST_F(Agent, AppliesEnvCwdUserAndHostname) {
+  Json spec = Shell("echo $FOO; pwd; id -u; id -g; id -G; hostname; echo $HOME");
+  spec["process"]["env"].push_back("FOO=bar baz");
+  spec["process"]["cwd"] = "/tmp";
+  spec["process"]["user"] = {{"uid", 1000}, {"gid", 1000}, {"additionalGids", {1000, 2000}}};
+  spec["hostname"] = "box-1";
+  RunResult result = RunContainer("identity", spec);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "bar baz\n/tmp\n1000\n1000\n1000 2000\nbox-1\n/home/user\n");
+}
+
+TEST_F(Agent, ReadOnlyRootRejectsWrites) {
+  Json spec = Shell("touch /newfile; echo $?; touch /tmp/x 2>/dev/null; echo done");
+  spec["root"]["readonly"] = true;
+  RunResult result = RunContainer("readonly", spec);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "1\ndone\n");
+  EXPECT_NE(result.err.find("Read-only file system"), std::string::npos) << result.err;
+}
+
+TEST_F(Agent, BindMountIsVisibleAndReadOnlyWhenAsked) {
+  const std::string dir = AgentEnvironment::Get().host_shared();
+  std::ofstream(dir + "/hello.txt") << "from the host\n";
+  Json spec = Shell("cat /data/hello.txt; touch /data/new 2>&1 | grep -c Read-only");
+  spec["mounts"].push_back({{"destination", "/data"},
+                            {"type", "bind"},
+                            {"source", AgentEnvironment::Get().agent_shared()},
+                            {"options", {"rbind", "ro"}}});
+  RunResult result = RunContainer("bind", spec);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "from the host\n1\n");
+}
+
+TEST_F(Agent, MasksAndProtectsPaths) {
+  // The rootfs has /etc/secret and /etc/secret.d/key (agent_test_support.cc).
+  Json spec = Shell(
+      "wc -c < /etc/secret; ls /etc/secret.d | wc -l; echo 1 > /proc/sys/kernel/panic 2>&1 || echo "
+      "ro");
+  spec["linux"]["maskedPaths"].push_back("/etc/secret");
+  spec["linux"]["maskedPaths"].push_back("/etc/secret.d");
+  RunResult result = RunContainer("masked", spec);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "0\n0\nro\n");
+}
+
+TEST_F(Agent, ContainerGetsItsOwnPidNamespace) {
+  RunResult result = RunContainer("pidns", Shell("echo $$; ps -o pid= | wc -l"));
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out.substr(0, 2), "1\n") << result.out;
+}
+
+TEST_F(Agent, AppliesCapabilitiesNoNewPrivilegesAndRlimits) {
+  Json spec = Shell("grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; ulimit -n");
+  RunResult result = RunContainer("caps", spec);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  // The 13 default capabilities: bits 0,1,3-8,10,13,18,27,29 = 0x280425fb.
+  EXPECT_NE(result.out.find("CapEff:\t00000000280425fb"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("CapBnd:\t00000000280425fb"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("NoNewPrivs:\t1"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("\n1024\n"), std::string::npos) << result.out;
+}
+
+TEST_F(Agent, SeccompProfileDeniesASyscall) {
+  Json spec = Shell("mkdir /tmp/sc 2>&1; echo rc=$?");
+  spec["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"architectures", {"SCMP_ARCH_X86_64"}},
+      {"syscalls",
+       {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+  RunResult result = RunContainer("seccomp", spec);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_NE(result.out.find("Operation not permitted"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("rc=1"), std::string::npos) << result.out;
+}
+
+TEST_F(Agent, DeviceCgroupAllowsTheDefaultsAndDeniesTheRest) {
+  // /dev/null works; a node for /dev/mem (c 1:1) can be made (mknod is
+  // allowed) but not opened.
+  RunResult result =
+      RunContainer("devices", Shell("echo x > /dev/null && echo null-ok; mknod /tmp/mem c 1 1; "
+                                    "head -c 1 /tmp/mem; rm -f /tmp/mem"));
+  EXPECT_EQ(result.out, "null-ok\n");
+  EXPECT_NE(result.err.find("Operation not permitted"), std::string::npos) << result.err;
+}
+
+TEST_F(Agent, UpdateChangesResourcesOfARunningContainer) {
+  ASSERT_TRUE(CreateContainer("update", DefaultSpec({"sleep", "30"})).ok());
+  ASSERT_TRUE(StartContainer("update").ok());
+  grpc::ClientContext context;
+  v1::UpdateContainerRequest update;
+  update.set_container_id("update");
+  update.set_resources_json(R"({"pids":{"limit":42},"memory":{"limit":67108864}})");
+  v1::Empty empty;
+  grpc::Status status = stub().UpdateContainer(&context, update, &empty);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  grpc::ClientContext stats_context;
+  v1::ContainerRequest request;
+  request.set_container_id("update");
+  v1::StatsResponse stats;
+  ASSERT_TRUE(stub().StatsContainer(&stats_context, request, &stats).ok());
+  EXPECT_EQ(stats.pids().limit(), 42u);
+  EXPECT_EQ(stats.memory().limit(), 67108864u);
+  grpc::ClientContext bad_context;
+  update.set_resources_json(R"({"pids":{"limit":"many"}})");
+  EXPECT_EQ(stub().UpdateContainer(&bad_context, update, &empty).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(DeleteContainer("update", true).ok());
+}
+
+TEST_F(Agent, SignalReachesTheProcess) {
+  ASSERT_TRUE(CreateContainer(
+                  "signal", Shell("trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done"))
+                  .ok());
+  OutputCollector out(stub(), "signal", "", v1::ReadOutputRequest::STDOUT);
+  ASSERT_TRUE(StartContainer("signal").ok());
+  std::this_thread::sleep_for(500ms);
+  grpc::ClientContext context;
+  v1::SignalProcessRequest request;
+  request.set_container_id("signal");
+  request.set_signal(SIGTERM);
+  v1::Empty empty;
+  ASSERT_TRUE(stub().SignalProcess(&context, request, &empty).ok());
+  int status = -1;
+  ASSERT_TRUE(WaitProcess("signal", "", &status).ok());
+  EXPECT_EQ(status, 7);
+  EXPECT_EQ(out.Finish(), "got-term\n");
+  EXPECT_TRUE(DeleteContainer("signal").ok());
+}
+
+TEST_F(Agent, ExecJoinsTheContainersNamespaces) {
+  Json spec = Shell("echo ready; sleep 30");
+  spec["hostname"] = "exec-host";
+  ASSERT_TRUE(CreateContainer("exec", spec).ok());
+  ASSERT_TRUE(StartContainer("exec").ok());
+  grpc::ClientContext context;
+  v1::ExecProcessRequest request;
+  request.set_container_id("exec");
+  request.set_exec_id("e1");
+  Json process = spec["process"];
+  process["args"] = {"sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 5"};
+  request.set_process_json(process.dump());
+  v1::ExecProcessResponse response;
+  grpc::Status status = stub().ExecProcess(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  OutputCollector out(stub(), "exec", "e1", v1::ReadOutputRequest::STDOUT);
+  int exit_status = -1;
+  ASSERT_TRUE(WaitProcess("exec", "e1", &exit_status).ok());
+  EXPECT_EQ(exit_status, 5);
+  // PID 1 as the exec'd process sees it: the container's init (the shell
+  // exec'd its last command).
+  EXPECT_EQ(out.Finish(), "exec-host\nsleep 30 \n");
+  EXPECT_EQ(DeleteContainer("exec").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(DeleteContainer("exec", /*force=*/true).ok());
+}
+
+TEST_F(Agent, LargeOutputArrivesIntact) {
+  // 10 MB on stdout and 1 MB on stderr at once: neither blocks the other.
+  RunResult result =
+      RunContainer("large", Shell("head -c 1048576 /dev/zero | tr '\\0' e >&2 & head -c 10485760 "
+                                  "/dev/urandom | od -An -v -tx1 | head -c 10485760; wait"));
+  EXPECT_EQ(result.exit_status, 0);
+  EXPECT_EQ(result.out.size(), 10485760u);
+  EXPECT_EQ(result.err, std::string(1048576, 'e'));
+}
+
+TEST_F(Agent, StdinIsDeliveredAndClosed) {
+  ASSERT_TRUE(CreateContainer("stdin", Shell("wc -c; echo end"), false, /*open_stdin=*/true).ok());
+  OutputCollector out(stub(), "stdin", "", v1::ReadOutputRequest::STDOUT);
+  ASSERT_TRUE(StartContainer("stdin").ok());
+  grpc::ClientContext context;
+  v1::WriteStdinResponse response;
+  auto writer = stub().WriteStdin(&context, &response);
+  v1::StdinChunk chunk;
+  chunk.set_container_id("stdin");
+  chunk.set_data(std::string(100000, 'x'));
+  ASSERT_TRUE(writer->Write(chunk));
+  v1::StdinChunk last;
+  last.set_data("yz");
+  last.set_close_stdin(true);
+  ASSERT_TRUE(writer->Write(last));
+  writer->WritesDone();
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_EQ(response.bytes_written(), 100002u);
+  int status = -1;
+  ASSERT_TRUE(WaitProcess("stdin", "", &status).ok());
+  EXPECT_EQ(out.Finish(), "100002\nend\n");
+  EXPECT_TRUE(DeleteContainer("stdin").ok());
+}
+
+TEST_F(Agent, TtyWithResize) {
+  Json spec = Shell("stty size; read line; stty size; tty");
+  spec["process"]["terminal"] = true;
+  spec["process"]["consoleSize"] = {{"height", 30}, {"width", 100}};
+  ASSERT_TRUE(CreateContainer("tty", spec, /*terminal=*/true, /*open_stdin=*/true).ok());
+  OutputCollector out(stub(), "tty", "", v1::ReadOutputRequest::STDOUT);
+  ASSERT_TRUE(StartContainer("tty").ok());
+  std::this_thread::sleep_for(300ms);
+  {
+    grpc::ClientContext context;
+    v1::ResizeTtyRequest request;
+    request.set_container_id("tty");
+    request.set_rows(40);
+    request.set_columns(120);
+    v1::Empty empty;
+    ASSERT_TRUE(stub().ResizeTty(&context, request, &empty).ok());
+  }
+  {
+    grpc::ClientContext context;
+    v1::WriteStdinResponse response;
+    auto writer = stub().WriteStdin(&context, &response);
+    v1::StdinChunk chunk;
+    chunk.set_container_id("tty");
+    chunk.set_data("go\n");
+    ASSERT_TRUE(writer->Write(chunk));
+    writer->WritesDone();
+    ASSERT_TRUE(writer->Finish().ok());
+  }
+  int status = -1;
+  ASSERT_TRUE(WaitProcess("tty", "", &status).ok());
+  EXPECT_EQ(status, 0);
+  std::string text = out.Finish();
+  EXPECT_NE(text.find("30 100\r\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("40 120\r\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("/dev/console"), std::string::npos) << text;
+  EXPECT_TRUE(DeleteContainer("tty").ok());
+}
+
+TEST_F(Agent, PauseResumeStatsAndProcessList) {
+  ASSERT_TRUE(CreateContainer("pause", Shell("while :; do :; done")).ok());
+  ASSERT_TRUE(StartContainer("pause").ok());
+  std::this_thread::sleep_for(300ms);
+  v1::Empty empty;
+  v1::ContainerRequest request;
+  request.set_container_id("pause");
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub().PauseContainer(&context, request, &empty).ok());
+  }
+  {
+    grpc::ClientContext context;
+    v1::ContainerStateResponse state;
+    ASSERT_TRUE(stub().ContainerState(&context, request, &state).ok());
+    EXPECT_EQ(state.status(), v1::ContainerStateResponse::PAUSED);
+  }
+  v1::StatsResponse first;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub().StatsContainer(&context, request, &first).ok());
+  }
+  std::this_thread::sleep_for(300ms);
+  v1::StatsResponse second;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub().StatsContainer(&context, request, &second).ok());
+  }
+  EXPECT_GT(first.cpu().usage_usec(), 0u);
+  EXPECT_EQ(first.cpu().usage_usec(), second.cpu().usage_usec()) << "a frozen container used CPU";
+  EXPECT_GT(second.memory().current(), 0u);
+  EXPECT_EQ(second.pids().current(), 1u);
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub().ResumeContainer(&context, request, &empty).ok());
+  }
+  std::this_thread::sleep_for(300ms);
+  {
+    grpc::ClientContext context;
+    v1::StatsResponse third;
+    ASSERT_TRUE(stub().StatsContainer(&context, request, &third).ok());
+    EXPECT_GT(third.cpu().usage_usec(), second.cpu().usage_usec());
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListProcessesResponse list;
+    ASSERT_TRUE(stub().ListProcesses(&context, request, &list).ok());
+    EXPECT_EQ(list.processes_size(), 1);
+  }
+  EXPECT_TRUE(DeleteContainer("pause", true).ok());
+}
+
+TEST_F(Agent, PidsLimitStopsAForkBomb) {
+  // Counts the forks that succeed; the shell gives up at the first refused.
+  Json spec = Shell("i=0; while [ $i -lt 50 ]; do sleep 30 & i=$((i+1)); echo $i; done");
+  spec["linux"]["resources"] = {{"pids", {{"limit", 10}}}};
+  RunResult result = RunContainer("pids", spec);
+  EXPECT_NE(result.exit_status, 0);
+  EXPECT_NE(result.err.find("fork"), std::string::npos) << result.err;
+  // The shell itself plus at most 9 sleeps.
+  EXPECT_NE(result.out.find("\n9\n"), std::string::npos) << result.out;
+  EXPECT_EQ(result.out.find("\n10\n"), std::string::npos) << result.out;
+}
+
+TEST_F(Agent, MemoryLimitTriggersAnOomEvent) {
+  grpc::ClientContext events_context;
+  v1::Empty empty;
+  auto events = stub().OomEvents(&events_context, empty);
+  events->WaitForInitialMetadata();
+  // tail keeps the last line of a file without newlines: all of it.
+  Json spec = DefaultSpec({"tail", "/dev/zero"});
+  spec["linux"]["resources"] = {
+      {"memory", {{"limit", 32 * 1024 * 1024}, {"swap", 32 * 1024 * 1024}}}};
+  RunResult result = RunContainer("oom", spec);
+  EXPECT_EQ(result.exit_status, 128 + 9) << result.err;
+  v1::OomEvent event;
+  ASSERT_TRUE(events->Read(&event));
+  EXPECT_EQ(event.container_id(), "oom");
+  events_context.TryCancel();
+}
+
+TEST_F(Agent, BadRequestsGetPreciseStatuses) {
+  Json bad = Shell("true");
+  bad["process"]["cwd"] = "relative";
+  grpc::Status status = CreateContainer("bad", bad);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("process.cwd"), std::string::npos)
+      << status.error_message();
+
+  status = CreateContainer("../escape", Shell("true"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  status = StartContainer("nonexistent");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  status = CreateContainer("missing-binary", DefaultSpec({"/no/such/program"}));
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.error_message().find("/no/such/program"), std::string::npos)
+      << status.error_message();
+
+  ASSERT_TRUE(CreateContainer("twice", Shell("true")).ok());
+  EXPECT_EQ(CreateContainer("twice", Shell("true")).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_TRUE(DeleteContainer("twice").ok());
+}
+
+TEST_F(Agent, HealthAndGuestDetails) {
+  grpc::ClientContext context;
+  v1::Empty empty;
+  v1::HealthResponse health;
+  ASSERT_TRUE(stub().Health(&context, empty, &health).ok());
+  EXPECT_EQ(health.status(), v1::HealthResponse::SERVING);
+  grpc::ClientContext details_context;
+  v1::GuestDetailsResponse details;
+  ASSERT_TRUE(stub().GuestDetails(&details_context, empty, &details).ok());
+  EXPECT_FALSE(details.kernel_release().empty());
+  EXPECT_GT(details.cpus(), 0u);
+  EXPECT_GT(details.agent_rss_bytes(), 0u);
+  if (AgentEnvironment::Get().in_vm()) {
+    EXPECT_EQ(details.cpus(), 2u);
+    EXPECT_GT(details.ready_ms(), 0u);
+    EXPECT_NE(std::find(details.cgroup_controllers().begin(), details.cgroup_controllers().end(),
+                        "memory"),
+              details.cgroup_controllers().end());
+    // Figures for docs/performance.md.
+    std::printf("hull-agent in the guest: ready %llu ms after kernel start, RSS %llu KiB\n",
+                static_cast<unsigned long long>(details.ready_ms()),
+                static_cast<unsigned long long>(details.agent_rss_bytes() / 1024));
+  }
+}
+
+// Last (gtest runs tests in order of definition): whatever the tests above
+// created must be gone.
+TEST_F(Agent, ZzDeletedContainersLeaveNothingBehind) {
+  if (AgentEnvironment::Get().in_vm()) GTEST_SKIP() << "looks at this host's cgroups and processes";
+  std::this_thread::sleep_for(200ms);
+  std::vector<std::string> left = Leftovers();
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
+
+}  // namespace
+}  // namespace hull::agent::testing
