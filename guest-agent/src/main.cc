@@ -142,6 +142,10 @@ Result<void> Run(int argc, char** argv) {
   if (flags.guest) {
     MarkBoot(2);
     service.set_ready_ms(MillisecondsSinceBoot());
+    // The one line the agent always prints: what a console reader (a person,
+    // bench/boot --agent) waits for.
+    std::fputs("hull-agent: ready\n", stdout);
+    std::fflush(stdout);
   }
   LogEvent(spdlog::level::info, "agent_ready", Kv("listen", flags.listen));
   // Host mode also stops on SIGTERM/SIGINT (tests).

@@ -103,6 +103,11 @@ Result<void> Sandbox::Create(const v1::CreateSandboxRequest& request) {
                                            request.dns().options().end());
       HULL_ASSIGN_OR_RETURN(std::string resolv,
                             net::FormatResolvConf(servers, searches, dns_options));
+      // The initramfs has no /etc of its own.
+      const size_t slash = options_.resolv_conf.rfind('/');
+      if (slash != std::string::npos && slash > 0) {
+        HULL_TRY(MkdirAll(options_.resolv_conf.substr(0, slash)));
+      }
       HULL_TRY(WriteFile(options_.resolv_conf, resolv));
     }
     for (const auto& [name, value] : request.sysctls()) {

@@ -218,13 +218,101 @@ TEST_F(Agent, ExecJoinsTheContainersNamespaces) {
 }
 
 TEST_F(Agent, LargeOutputArrivesIntact) {
-  // 10 MB on stdout and 1 MB on stderr at once: neither blocks the other.
-  RunResult result =
-      RunContainer("large", Shell("head -c 1048576 /dev/zero | tr '\\0' e >&2 & head -c 10485760 "
-                                  "/dev/urandom | od -An -v -tx1 | head -c 10485760; wait"));
+  // 10 MiB on stdout and 1 MiB on stderr at once: neither blocks the other,
+  // and every byte arrives in order.
+  RunResult result = RunContainer(
+      "large", Shell("head -c 1048576 /dev/zero | tr '\\0' e >&2 & yes 0123456789abcdef | head -c "
+                     "10485760; wait"));
   EXPECT_EQ(result.exit_status, 0);
-  EXPECT_EQ(result.out.size(), 10485760u);
+  std::string expected;
+  expected.reserve(10485760 + 17);
+  while (expected.size() < 10485760) expected += "0123456789abcdef\n";
+  expected.resize(10485760);
+  EXPECT_EQ(result.out.size(), expected.size());
+  EXPECT_TRUE(result.out == expected) << "stdout differs from what the container wrote";
   EXPECT_EQ(result.err, std::string(1048576, 'e'));
+}
+
+TEST_F(Agent, PodContainersShareTheNamespacesTheirSpecsName) {
+  Json first = Shell("sleep 30");
+  first["hostname"] = "pod-host";
+  grpc::ClientContext context;
+  v1::CreateContainerRequest request;
+  request.set_container_id("pod-a");
+  request.set_spec_json(first.dump());
+  v1::CreateContainerResponse created;
+  ASSERT_TRUE(stub().CreateContainer(&context, request, &created).ok());
+  ASSERT_TRUE(StartContainer("pod-a").ok());
+  const std::string ns = "/proc/" + std::to_string(created.pid()) + "/ns/";
+  // The second container joins the first's UTS, IPC and network namespaces
+  // and has its own PID, mount and cgroup namespaces.
+  Json second = Shell("hostname; for n in uts ipc net; do readlink /proc/self/ns/$n; done");
+  second.erase("hostname");
+  second["linux"]["namespaces"] = {{{"type", "pid"}},
+                                   {{"type", "mount"}},
+                                   {{"type", "cgroup"}},
+                                   {{"type", "uts"}, {"path", ns + "uts"}},
+                                   {{"type", "ipc"}, {"path", ns + "ipc"}},
+                                   {{"type", "network"}, {"path", ns + "net"}}};
+  RunResult joined = RunContainer("pod-b", second);
+  EXPECT_EQ(joined.exit_status, 0) << joined.err;
+  // The first container's namespaces, seen from inside it.
+  grpc::ClientContext exec_context;
+  v1::ExecProcessRequest exec;
+  exec.set_container_id("pod-a");
+  exec.set_exec_id("ns");
+  Json process = first["process"];
+  process["args"] = {"sh", "-c",
+                     "hostname; for n in uts ipc net; do readlink /proc/self/ns/$n; done"};
+  exec.set_process_json(process.dump());
+  v1::ExecProcessResponse exec_response;
+  ASSERT_TRUE(stub().ExecProcess(&exec_context, exec, &exec_response).ok());
+  OutputCollector out(stub(), "pod-a", "ns", v1::ReadOutputRequest::STDOUT);
+  int status = -1;
+  ASSERT_TRUE(WaitProcess("pod-a", "ns", &status).ok());
+  std::string original = out.Finish();
+  EXPECT_EQ(joined.out, original);
+  EXPECT_EQ(original.substr(0, 9), "pod-host\n");
+  EXPECT_TRUE(DeleteContainer("pod-a", true).ok());
+}
+
+TEST_F(Agent, SandboxNetworkHostnameAndDnsReachAContainerSharingThem) {
+  if (!AgentEnvironment::Get().in_vm()) {
+    GTEST_SKIP() << "the sandbox's network and hostname belong to the guest (agent.vm)";
+  }
+  // No UTS namespace of its own (the sandbox's hostname); the guest's network
+  // namespace, where CreateSandbox configured eth0; the guest's resolv.conf.
+  Json spec = Shell(
+      "hostname; cat /sys/class/net/eth0/mtu; ip -4 addr show eth0 | grep -o 10.0.9.2/24; "
+      "ip route | grep -o 'default via 10.0.9.1'; ping -c 1 -W 10 10.0.9.1 >/dev/null && echo "
+      "ping-ok; "
+      "cat /etc/resolv.conf");
+  spec.erase("hostname");
+  spec["linux"]["namespaces"] = {{{"type", "pid"}},
+                                 {{"type", "mount"}},
+                                 {{"type", "ipc"}},
+                                 {{"type", "cgroup"}},
+                                 {{"type", "network"}, {"path", "/proc/1/ns/net"}}};
+  spec["mounts"].push_back({{"destination", "/etc/resolv.conf"},
+                            {"type", "bind"},
+                            {"source", "/etc/resolv.conf"},
+                            {"options", {"rbind", "ro"}}});
+  RunResult result = RunContainer("sandbox-net", spec);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "hull-sandbox\n1400\n10.0.9.2/24\ndefault via 10.0.9.1\nping-ok\n"
+            "nameserver 10.0.9.1\nsearch example.test\n")
+      << result.err;
+}
+
+TEST_F(Agent, DestroySandboxRefusesWhileContainersLive) {
+  ASSERT_TRUE(CreateContainer("alive", DefaultSpec({"sleep", "30"})).ok());
+  grpc::ClientContext context;
+  v1::DestroySandboxRequest request;
+  v1::Empty empty;
+  EXPECT_EQ(stub().DestroySandbox(&context, request, &empty).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(DeleteContainer("alive", true).ok());
 }
 
 TEST_F(Agent, StdinIsDeliveredAndClosed) {

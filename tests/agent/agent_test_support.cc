@@ -21,6 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+constexpr const char* kGuestMac = "02:00:00:00:09:02";
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream buffer;
@@ -249,6 +251,17 @@ void AgentEnvironment::StartVm(const std::string& vmm) {
   for (int i = 0; i < 200 && ::access(fs_socket.c_str(), F_OK) != 0; ++i)
     std::this_thread::sleep_for(50ms);
   const unsigned cid = 100 + static_cast<unsigned>(::getpid()) % 100000;
+  // The sandbox's network: a tap here (10.0.9.1/24) that the guest's agent
+  // configures as eth0 (10.0.9.2/24) from CreateSandbox.
+  tap_ = "hagt" + std::to_string(::getpid() % 100000);
+  const std::string ip_setup = "ip tuntap add dev " + tap_ +
+                               " mode tap && ip addr add 10.0.9.1/24 dev " + tap_ +
+                               " && ip link set " + tap_ + " up";
+  if (std::system(ip_setup.c_str()) != 0) {
+    unavailable_ = "could not create tap " + tap_ + " (" + ip_setup + ")";
+    tap_.clear();
+    return;
+  }
   const std::string log = work_dir_ + "/vmm.log";
   vmm_pid_ = ::fork();
   if (vmm_pid_ == 0) {
@@ -257,7 +270,8 @@ void AgentEnvironment::StartVm(const std::string& vmm) {
     (void)out;
     (void)err;
     ::execl(vmm.c_str(), vmm.c_str(), "--kernel", kernel, "--initrd", initramfs, "--mem", "512",
-            "--cpus", "2", "--vsock", std::to_string(cid).c_str(), "--fs",
+            "--cpus", "2", "--vsock", std::to_string(cid).c_str(), "--net",
+            ("tap=" + tap_ + ",mac=" + kGuestMac).c_str(), "--fs",
             ("tag=share,socket=" + fs_socket).c_str(), "--cmdline",
             "console=ttyS0 reboot=k panic=-1 quiet hull.log=info", nullptr);
     ::_exit(127);
@@ -291,6 +305,17 @@ void AgentEnvironment::StartVm(const std::string& vmm) {
   grpc::ClientContext context;
   v1::CreateSandboxRequest request;
   request.set_sandbox_id("test");
+  request.set_hostname("hull-sandbox");
+  request.mutable_dns()->add_servers("10.0.9.1");
+  request.mutable_dns()->add_searches("example.test");
+  v1::Interface* interface = request.add_interfaces();
+  interface->set_name("eth0");
+  interface->set_mac(kGuestMac);
+  interface->set_mtu(1400);
+  interface->add_addresses()->set_cidr("10.0.9.2/24");
+  v1::Route* route = request.add_routes();
+  route->set_destination("default");
+  route->set_gateway("10.0.9.1");
   v1::Storage* storage = request.add_storages();
   storage->set_source("share");
   storage->set_fstype("virtiofs");
@@ -313,6 +338,10 @@ void AgentEnvironment::Stop() {
     ::kill(vmm_pid_, SIGKILL);
     ::waitpid(vmm_pid_, &status, 0);
     vmm_pid_ = -1;
+  }
+  if (!tap_.empty()) {
+    (void)std::system(("ip link del " + tap_ + " 2>/dev/null").c_str());
+    tap_.clear();
   }
   if (virtiofsd_pid_ > 0) {
     ::kill(virtiofsd_pid_, SIGTERM);

@@ -79,6 +79,7 @@ class AgentEnvironment {
   std::string unavailable_;
   std::string host_shared_;
   std::string agent_shared_;
+  std::string tap_;
   pid_t vmm_pid_ = -1;
   pid_t virtiofsd_pid_ = -1;
   std::string work_dir_;
