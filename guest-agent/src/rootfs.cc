@@ -1,5 +1,6 @@
 #include "rootfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <string_view>
 
 #include "hull/oci/names.h"
@@ -80,6 +82,79 @@ Result<void> BindMount(int root_fd, const oci::Mount& mount, const oci::MountOpt
   return ApplyPropagation(root_fd, mount.destination, options.propagation);
 }
 
+constexpr int kMaxCopyDepth = 64;
+
+// Copies the tree under `from` (a directory fd) into `to`: directories,
+// regular files, symlinks and device/FIFO nodes with their modes and owners.
+// For "tmpcopyup": a tmpfs that starts as a copy of what it covers.
+Result<void> CopyTree(int from, int to, int depth) {
+  if (depth > kMaxCopyDepth) return Error(ELOOP, "tmpcopyup: directory tree deeper than 64");
+  int listing = ::fcntl(from, F_DUPFD_CLOEXEC, 0);
+  if (listing < 0) return Error::FromErrno(errno, "tmpcopyup: dup");
+  DIR* dir = ::fdopendir(listing);
+  if (dir == nullptr) {
+    ::close(listing);
+    return Error::FromErrno(errno, "tmpcopyup: fdopendir");
+  }
+  struct Closer {
+    DIR* dir;
+    ~Closer() { ::closedir(dir); }
+  } closer{dir};
+  while (dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::fstatat(from, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return Error::FromErrno(errno, "tmpcopyup: stat " + name);
+    }
+    const mode_t mode = st.st_mode & 07777;
+    if (S_ISDIR(st.st_mode)) {
+      if (::mkdirat(to, name.c_str(), mode) != 0)
+        return Error::FromErrno(errno, "tmpcopyup: mkdir " + name);
+      UniqueFd sub_from(
+          ::openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd sub_to(::openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub_from || !sub_to) return Error::FromErrno(errno, "tmpcopyup: open directory " + name);
+      HULL_TRY(CopyTree(sub_from.Get(), sub_to.Get(), depth + 1));
+    } else if (S_ISREG(st.st_mode)) {
+      UniqueFd in(::openat(from, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd out(
+          ::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+      if (!in || !out) return Error::FromErrno(errno, "tmpcopyup: open file " + name);
+      char buffer[65536];
+      for (;;) {
+        ssize_t n = ::read(in.Get(), buffer, sizeof(buffer));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Error::FromErrno(errno, "tmpcopyup: read " + name);
+        if (n == 0) break;
+        for (ssize_t done = 0; done < n;) {
+          ssize_t w = ::write(out.Get(), buffer + done, static_cast<size_t>(n - done));
+          if (w < 0 && errno == EINTR) continue;
+          if (w < 0) return Error::FromErrno(errno, "tmpcopyup: write " + name);
+          done += w;
+        }
+      }
+    } else if (S_ISLNK(st.st_mode)) {
+      std::string target(PATH_MAX, '\0');
+      ssize_t n = ::readlinkat(from, name.c_str(), target.data(), target.size());
+      if (n < 0) return Error::FromErrno(errno, "tmpcopyup: readlink " + name);
+      target.resize(static_cast<size_t>(n));
+      if (::symlinkat(target.c_str(), to, name.c_str()) != 0) {
+        return Error::FromErrno(errno, "tmpcopyup: symlink " + name);
+      }
+    } else if (::mknodat(to, name.c_str(), st.st_mode, st.st_rdev) != 0) {
+      return Error::FromErrno(errno, "tmpcopyup: mknod " + name);
+    }
+    if (::fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0) {
+      return Error::FromErrno(errno, "tmpcopyup: chown " + name);
+    }
+    if (!S_ISLNK(st.st_mode) && ::fchmodat(to, name.c_str(), mode, 0) != 0) {
+      return Error::FromErrno(errno, "tmpcopyup: chmod " + name);
+    }
+  }
+  return {};
+}
+
 Result<void> SpecMount(int root_fd, const oci::Mount& mount, const RootfsOptions& rootfs) {
   HULL_ASSIGN_OR_RETURN(oci::MountOptions options, oci::ParseMountOptions(mount.options));
   if (mount.type == "bind" || options.bind) return BindMount(root_fd, mount, options);
@@ -108,6 +183,20 @@ Result<void> SpecMount(int root_fd, const oci::Mount& mount, const RootfsOptions
     return BindMount(root_fd, bind, bind_options);
   }
   HULL_TRY(std::move(mounted));
+  if (options.tmpcopyup) {
+    if (type != "tmpfs") return Error(EINVAL, "tmpcopyup applies to tmpfs mounts only");
+    // `target` still names the directory beneath the new tmpfs: "." from it
+    // does not cross the mount, so it reads what the tmpfs now covers.
+    UniqueFd covered(::openat(target.Get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!covered)
+      return Error::FromErrno(errno, "tmpcopyup: opening what " + mount.destination + " covers");
+    HULL_ASSIGN_OR_RETURN(UniqueFd mounted_path,
+                          OpenInRoot(root_fd, mount.destination, O_PATH | O_DIRECTORY));
+    UniqueFd fresh(::openat(mounted_path.Get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fresh)
+      return Error::FromErrno(errno, "tmpcopyup: opening the tmpfs at " + mount.destination);
+    HULL_TRY(CopyTree(covered.Get(), fresh.Get(), 0).WithContext("mount " + mount.destination));
+  }
   return ApplyPropagation(root_fd, mount.destination, options.propagation);
 }
 

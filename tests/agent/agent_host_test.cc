@@ -95,6 +95,23 @@ TEST_F(Agent, BindMountIsVisibleAndReadOnlyWhenAsked) {
   EXPECT_EQ(result.out, "from the host\n1\n");
 }
 
+TEST_F(Agent, TmpcopyupStartsATmpfsWithWhatItCovers) {
+  // A writable /etc on a read-only root, seeded from the image's /etc.
+  Json spec = Shell("cat /etc/secret; ls /etc/secret.d; echo new > /etc/added && cat /etc/added");
+  spec["root"]["readonly"] = true;
+  spec["mounts"].push_back({{"destination", "/etc"},
+                            {"type", "tmpfs"},
+                            {"source", "tmpfs"},
+                            {"options", {"tmpcopyup", "mode=755"}}});
+  RunResult result = RunContainer("tmpcopyup", spec);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "password\nkey\nnew\n");
+  // The image itself is unchanged.
+  RunResult after =
+      RunContainer("tmpcopyup-after", Shell("ls /etc/added 2>/dev/null || echo absent"));
+  EXPECT_EQ(after.out, "absent\n");
+}
+
 TEST_F(Agent, MasksAndProtectsPaths) {
   // The rootfs has /etc/secret and /etc/secret.d/key (agent_test_support.cc).
   Json spec = Shell(
