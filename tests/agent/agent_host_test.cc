@@ -250,6 +250,29 @@ TEST_F(Agent, LargeOutputArrivesIntact) {
   EXPECT_EQ(result.err, std::string(1048576, 'e'));
 }
 
+TEST_F(Agent, OutputNobodyReadsHoldsTheProcessBack) {
+  // Back-pressure: the agent reads a process's output only for a reader, so
+  // 8 MiB (far more than the 1 MiB pipe) keep the writer waiting until one
+  // comes; then every byte arrives.
+  ASSERT_TRUE(CreateContainer("backpressure", Shell("head -c 8388608 /dev/zero")).ok());
+  ASSERT_TRUE(StartContainer("backpressure").ok());
+  std::this_thread::sleep_for(1500ms);
+  {
+    grpc::ClientContext context;
+    v1::ContainerRequest request;
+    request.set_container_id("backpressure");
+    v1::ContainerStateResponse state;
+    ASSERT_TRUE(stub().ContainerState(&context, request, &state).ok());
+    EXPECT_EQ(state.status(), v1::ContainerStateResponse::RUNNING);
+  }
+  OutputCollector out(stub(), "backpressure", "", v1::ReadOutputRequest::STDOUT);
+  int status = -1;
+  ASSERT_TRUE(WaitProcess("backpressure", "", &status).ok());
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(out.Finish(), std::string(8388608, '\0'));
+  EXPECT_TRUE(DeleteContainer("backpressure").ok());
+}
+
 TEST_F(Agent, PodContainersShareTheNamespacesTheirSpecsName) {
   Json first = Shell("sleep 30");
   first["hostname"] = "pod-host";
