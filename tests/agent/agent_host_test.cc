@@ -384,9 +384,16 @@ TEST_F(Agent, TtyWithResize) {
   spec["process"]["terminal"] = true;
   spec["process"]["consoleSize"] = {{"height", 30}, {"width", 100}};
   ASSERT_TRUE(CreateContainer("tty", spec, /*terminal=*/true, /*open_stdin=*/true).ok());
-  OutputCollector out(stub(), "tty", "", v1::ReadOutputRequest::STDOUT);
+  grpc::ClientContext output_context;
+  v1::ReadOutputRequest output_request;
+  output_request.set_container_id("tty");
+  auto reader = stub().ReadOutput(&output_context, output_request);
   ASSERT_TRUE(StartContainer("tty").ok());
-  std::this_thread::sleep_for(300ms);
+  // The size the spec asked for, before any resize.
+  std::string text;
+  v1::OutputChunk chunk;
+  while (text.find("30 100\r\n") == std::string::npos && reader->Read(&chunk)) text += chunk.data();
+  EXPECT_NE(text.find("30 100\r\n"), std::string::npos) << text;
   {
     grpc::ClientContext context;
     v1::ResizeTtyRequest request;
@@ -400,18 +407,18 @@ TEST_F(Agent, TtyWithResize) {
     grpc::ClientContext context;
     v1::WriteStdinResponse response;
     auto writer = stub().WriteStdin(&context, &response);
-    v1::StdinChunk chunk;
-    chunk.set_container_id("tty");
-    chunk.set_data("go\n");
-    ASSERT_TRUE(writer->Write(chunk));
+    v1::StdinChunk input;
+    input.set_container_id("tty");
+    input.set_data("go\n");
+    ASSERT_TRUE(writer->Write(input));
     writer->WritesDone();
     ASSERT_TRUE(writer->Finish().ok());
   }
+  while (reader->Read(&chunk)) text += chunk.data();
+  EXPECT_TRUE(reader->Finish().ok());
   int status = -1;
   ASSERT_TRUE(WaitProcess("tty", "", &status).ok());
   EXPECT_EQ(status, 0);
-  std::string text = out.Finish();
-  EXPECT_NE(text.find("30 100\r\n"), std::string::npos) << text;
   EXPECT_NE(text.find("40 120\r\n"), std::string::npos) << text;
   EXPECT_NE(text.find("/dev/console"), std::string::npos) << text;
   EXPECT_TRUE(DeleteContainer("tty").ok());

@@ -15,13 +15,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "vm_agent.h"
+
 namespace hull::agent::testing {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-constexpr const char* kGuestMac = "02:00:00:00:09:02";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -217,14 +217,9 @@ void AgentEnvironment::StartLocal(const std::string& agent) {
 void AgentEnvironment::StartVm(const std::string& vmm) {
   const char* kernel = std::getenv("HULL_AGENT_VM_KERNEL");
   const char* initramfs = std::getenv("HULL_AGENT_VM_INITRAMFS");
-  const std::string virtiofsd = "/usr/lib/qemu/virtiofsd";
   if (!kernel || !initramfs) {
     unavailable_ =
         "HULL_AGENT_VM_KERNEL and HULL_AGENT_VM_INITRAMFS must name the guest kernel and initramfs";
-    return;
-  }
-  if (::access(virtiofsd.c_str(), X_OK) != 0) {
-    unavailable_ = virtiofsd + " is missing (Debian's qemu-system-common)";
     return;
   }
   // The share holds the rootfs and the directory tests bind.
@@ -235,119 +230,27 @@ void AgentEnvironment::StartVm(const std::string& vmm) {
     unavailable_ = error;
     return;
   }
-  const std::string guest_share = "/run/hull/storage/share";
-  rootfs_ = guest_share + "/rootfs";
-  agent_shared_ = guest_share + "/shared";
+  rootfs_ = std::string(kGuestShare) + "/rootfs";
+  agent_shared_ = std::string(kGuestShare) + "/shared";
   cgroup_parent_ = "hull";
-  const std::string fs_socket = work_dir_ + "/fs.sock";
-  virtiofsd_pid_ = ::fork();
-  if (virtiofsd_pid_ == 0) {
-    std::FILE* out = std::freopen((work_dir_ + "/virtiofsd.log").c_str(), "w", stderr);
-    (void)out;
-    ::execl(virtiofsd.c_str(), virtiofsd.c_str(), ("--socket-path=" + fs_socket).c_str(), "-o",
-            ("source=" + share).c_str(), "-o", "cache=auto", nullptr);
-    ::_exit(127);
-  }
-  for (int i = 0; i < 200 && ::access(fs_socket.c_str(), F_OK) != 0; ++i)
-    std::this_thread::sleep_for(50ms);
-  const unsigned cid = 100 + static_cast<unsigned>(::getpid()) % 100000;
-  // The sandbox's network: a tap here (10.0.9.1/24) that the guest's agent
-  // configures as eth0 (10.0.9.2/24) from CreateSandbox.
-  tap_ = "hagt" + std::to_string(::getpid() % 100000);
-  const std::string ip_setup = "ip tuntap add dev " + tap_ +
-                               " mode tap && ip addr add 10.0.9.1/24 dev " + tap_ +
-                               " && ip link set " + tap_ + " up";
-  if (std::system(ip_setup.c_str()) != 0) {
-    unavailable_ = "could not create tap " + tap_ + " (" + ip_setup + ")";
-    tap_.clear();
+  VmAgentOptions options;
+  options.vmm = vmm;
+  options.kernel = kernel;
+  options.initramfs = initramfs;
+  options.share = share;
+  options.work_dir = work_dir_;
+  options.cid = 100 + static_cast<unsigned>(::getpid()) % 100000;
+  options.tap = "hagt" + std::to_string(::getpid() % 100000);
+  vm_ = std::make_unique<VmAgent>();
+  if (std::string error = vm_->Start(options); !error.empty()) {
+    unavailable_ = error;
     return;
   }
-  const std::string log = work_dir_ + "/vmm.log";
-  vmm_pid_ = ::fork();
-  if (vmm_pid_ == 0) {
-    std::FILE* out = std::freopen(log.c_str(), "w", stdout);
-    std::FILE* err = std::freopen(log.c_str(), "a", stderr);
-    (void)out;
-    (void)err;
-    ::execl(vmm.c_str(), vmm.c_str(), "--kernel", kernel, "--initrd", initramfs, "--mem", "512",
-            "--cpus", "2", "--vsock", std::to_string(cid).c_str(), "--net",
-            ("tap=" + tap_ + ",mac=" + kGuestMac).c_str(), "--fs",
-            ("tag=share,socket=" + fs_socket).c_str(), "--cmdline",
-            "console=ttyS0 reboot=k panic=-1 quiet hull.log=info", nullptr);
-    ::_exit(127);
-  }
-  // The agent listens once it is ready: connect until it answers.
-  int fd = -1;
-  const auto deadline = std::chrono::steady_clock::now() + 300s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    fd = ::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_vm addr{};
-    addr.svm_family = AF_VSOCK;
-    addr.svm_cid = cid;
-    addr.svm_port = 1024;
-    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) break;
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-    if (::waitpid(vmm_pid_, nullptr, WNOHANG) == vmm_pid_) {
-      vmm_pid_ = -1;
-      break;
-    }
-    std::this_thread::sleep_for(200ms);
-  }
-  if (fd < 0) {
-    unavailable_ = "the guest's agent never answered on vsock; hull-vmm's log: " + ReadFile(log);
-    return;
-  }
-  int flags = ::fcntl(fd, F_GETFL);
-  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  channel_ = grpc::CreateInsecureChannelFromFd("hull-agent", fd);
-  stub_ = v1::Agent::NewStub(channel_);
-  grpc::ClientContext context;
-  v1::CreateSandboxRequest request;
-  request.set_sandbox_id("test");
-  request.set_hostname("hull-sandbox");
-  request.mutable_dns()->add_servers("10.0.9.1");
-  request.mutable_dns()->add_searches("example.test");
-  v1::Interface* interface = request.add_interfaces();
-  interface->set_name("eth0");
-  interface->set_mac(kGuestMac);
-  interface->set_mtu(1400);
-  interface->add_addresses()->set_cidr("10.0.9.2/24");
-  v1::Route* route = request.add_routes();
-  route->set_destination("default");
-  route->set_gateway("10.0.9.1");
-  v1::Storage* storage = request.add_storages();
-  storage->set_source("share");
-  storage->set_fstype("virtiofs");
-  storage->set_mount_point(guest_share);
-  v1::Empty empty;
-  grpc::Status status = stub_->CreateSandbox(&context, request, &empty);
-  if (!status.ok()) unavailable_ = "CreateSandbox failed: " + status.error_message();
+  stub_ = nullptr;
 }
 
 void AgentEnvironment::Stop() {
-  if (vmm_pid_ > 0) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + 30s);
-    v1::Empty empty;
-    v1::Empty response;
-    (void)stub_->Shutdown(&context, empty, &response);
-    int status = 0;
-    for (int i = 0; i < 300 && ::waitpid(vmm_pid_, &status, WNOHANG) == 0; ++i)
-      std::this_thread::sleep_for(100ms);
-    ::kill(vmm_pid_, SIGKILL);
-    ::waitpid(vmm_pid_, &status, 0);
-    vmm_pid_ = -1;
-  }
-  if (!tap_.empty()) {
-    (void)std::system(("ip link del " + tap_ + " 2>/dev/null").c_str());
-    tap_.clear();
-  }
-  if (virtiofsd_pid_ > 0) {
-    ::kill(virtiofsd_pid_, SIGTERM);
-    ::waitpid(virtiofsd_pid_, nullptr, 0);
-    virtiofsd_pid_ = -1;
-  }
+  if (vm_) vm_->Stop();
   if (agent_pid_ > 0) {
     ::kill(agent_pid_, SIGTERM);
     int status = 0;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "agent.grpc.pb.h"
+#include "vm_agent.h"
 
 namespace hull::agent::testing {
 
@@ -59,7 +60,7 @@ class AgentEnvironment {
   static AgentEnvironment& Get();
   // Empty when the agent runs; else why the tests cannot run here.
   const std::string& unavailable() const { return unavailable_; }
-  v1::Agent::Stub& stub() { return *stub_; }
+  v1::Agent::Stub& stub() { return vm_ ? vm_->stub() : *stub_; }
   // The containers' root as the agent sees it.
   const std::string& rootfs() const { return rootfs_; }
   const std::string& work_dir() const { return work_dir_; }
@@ -67,7 +68,7 @@ class AgentEnvironment {
   // and as the agent sees it.
   const std::string& host_shared() const { return host_shared_; }
   const std::string& agent_shared() const { return agent_shared_; }
-  bool in_vm() const { return vmm_pid_ > 0; }
+  bool in_vm() const { return vm_ != nullptr; }
   const std::string& cgroup_parent() const { return cgroup_parent_; }
   pid_t agent_pid() const { return agent_pid_; }
   void Stop();
@@ -79,9 +80,7 @@ class AgentEnvironment {
   std::string unavailable_;
   std::string host_shared_;
   std::string agent_shared_;
-  std::string tap_;
-  pid_t vmm_pid_ = -1;
-  pid_t virtiofsd_pid_ = -1;
+  std::unique_ptr<VmAgent> vm_;
   std::string work_dir_;
   std::string rootfs_;
   std::string socket_;

@@ -1,0 +1,62 @@
+#pragma once
+
+// hull-agent as PID 1 of a hull-vmm guest, started from the host the way the
+// shim will: virtiofsd shares a host directory (tag "share", mounted by
+// CreateSandbox at /run/hull/storage/share), hull-vmm boots the agent
+// initramfs with a vsock device, the API is reached over AF_VSOCK with gRPC
+// on the connected fd. Optionally a tap (made here) becomes the guest's eth0.
+// Used by the agent suite (agent.vm) and by hull-agent-demo.
+
+#include <grpcpp/grpcpp.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "agent.grpc.pb.h"
+
+namespace hull::agent::testing {
+
+inline constexpr const char* kGuestShare = "/run/hull/storage/share";
+inline constexpr const char* kGuestMac = "02:00:00:00:09:02";
+
+struct VmAgentOptions {
+  std::string vmm;
+  std::string kernel;
+  std::string initramfs;
+  std::string share;     // host directory shared with the guest
+  std::string work_dir;  // sockets and logs
+  unsigned cid = 0;
+  std::string tap;  // non-empty: make this tap (10.0.9.1/24), guest eth0 10.0.9.2/24
+  int cpus = 2;
+  int mem_mib = 512;
+};
+
+class VmAgent {
+ public:
+  VmAgent() = default;
+  VmAgent(const VmAgent&) = delete;
+  VmAgent& operator=(const VmAgent&) = delete;
+  ~VmAgent() { Stop(); }
+
+  // Empty on success; otherwise what failed (with hull-vmm's log).
+  std::string Start(const VmAgentOptions& options);
+  // Shutdown over the API, then waits for hull-vmm (kills it after 30 s),
+  // stops virtiofsd, removes the tap.
+  void Stop();
+
+  hull::agent::v1::Agent::Stub& stub() { return *stub_; }
+  bool running() const { return vmm_pid_ > 0; }
+  const std::string& log_path() const { return log_; }
+
+ private:
+  VmAgentOptions options_;
+  std::string log_;
+  pid_t vmm_pid_ = -1;
+  pid_t virtiofsd_pid_ = -1;
+  bool tap_made_ = false;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<hull::agent::v1::Agent::Stub> stub_;
+};
+
+}  // namespace hull::agent::testing
