@@ -22,6 +22,7 @@
 #include "hull/container/credentials.h"
 #include "hull/container/rlimits.h"
 #include "hull/container/seccomp.h"
+#include "hull/container/sysctl.h"
 #include "hull/oci/names.h"
 #include "hull/oci/spec_parse.h"
 #include "init_request.h"
@@ -183,22 +184,6 @@ Result<void> SetupTerminal(bool terminal) {
   return {};
 }
 
-Result<void> WriteSysctls(const std::map<std::string, std::string>& sysctls) {
-  for (const auto& [name, value] : sysctls) {
-    std::string path = "/proc/sys/" + name;
-    for (char& c : path) {
-      if (c == '.') c = '/';
-    }
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return Error::FromErrno(errno, "sysctl " + name);
-    ssize_t n = ::write(fd, value.data(), value.size());
-    int saved = errno;
-    ::close(fd);
-    if (n < 0) return Error::FromErrno(saved, "sysctl " + name + "=" + value);
-  }
-  return {};
-}
-
 // The steps every container process takes (create and exec), after the file
 // system is in place: limits, credentials, capabilities, seccomp; then
 // "ready", the start signal (create only) and exec.
@@ -306,7 +291,9 @@ Result<void> WriteSysctls(const std::map<std::string, std::string>& sysctls) {
       Fail(Error::FromErrno(errno, "setdomainname " + spec.domainname));
     }
   }
-  if (spec.linux) OrFail(WriteSysctls(spec.linux->sysctl));
+  // Before the read-only paths: /proc/sys is one of them.
+  if (spec.linux) OrFail(container::WriteSysctls(spec.linux->sysctl));
+  OrFail(FinishRootfs(spec));
   FinishAndExec(process, spec.linux ? spec.linux->seccomp : std::nullopt, /*wait_for_start=*/true);
 }
 

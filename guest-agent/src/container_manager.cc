@@ -39,28 +39,6 @@ constexpr auto kKillWait = 10s;
 
 Error NoContainer(const std::string& id) { return Error(ESRCH, "no container \"" + id + "\""); }
 
-std::string NsFileName(oci::NamespaceType type) {
-  switch (type) {
-    case oci::NamespaceType::kPid:
-      return "pid";
-    case oci::NamespaceType::kNetwork:
-      return "net";
-    case oci::NamespaceType::kMount:
-      return "mnt";
-    case oci::NamespaceType::kIpc:
-      return "ipc";
-    case oci::NamespaceType::kUts:
-      return "uts";
-    case oci::NamespaceType::kUser:
-      return "user";
-    case oci::NamespaceType::kCgroup:
-      return "cgroup";
-    case oci::NamespaceType::kTime:
-      return "time";
-  }
-  return "pid";
-}
-
 // The device cgroup's rules for a container: deny everything, then what the
 // spec's resources say, then (last match wins) the devices every container
 // needs and the ones the spec creates, as runc allows them.
@@ -277,8 +255,8 @@ Result<pid_t> ContainerManager::Exec(const std::string& id, const std::string& e
   request.root_path = "/proc/" + std::to_string(init_pid) + "/root";
   if (container->spec.linux) {
     for (const oci::Namespace& ns : container->spec.linux->namespaces) {
-      request.join.push_back(
-          {ns.type, "/proc/" + std::to_string(init_pid) + "/ns/" + NsFileName(ns.type)});
+      request.join.push_back({ns.type, "/proc/" + std::to_string(init_pid) + "/ns/" +
+                                           std::string(oci::NamespaceProcFileName(ns.type))});
     }
   }
   HULL_ASSIGN_OR_RETURN(

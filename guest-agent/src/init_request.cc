@@ -2,25 +2,14 @@
 
 #include <cerrno>
 #include <nlohmann/json.hpp>
+#include <optional>
+
+#include "hull/oci/names.h"
 
 namespace hull::agent {
 namespace {
 
 using Json = nlohmann::json;
-
-constexpr std::pair<oci::NamespaceType, const char*> kTypeNames[] = {
-    {oci::NamespaceType::kPid, "pid"},       {oci::NamespaceType::kNetwork, "network"},
-    {oci::NamespaceType::kMount, "mount"},   {oci::NamespaceType::kIpc, "ipc"},
-    {oci::NamespaceType::kUts, "uts"},       {oci::NamespaceType::kUser, "user"},
-    {oci::NamespaceType::kCgroup, "cgroup"}, {oci::NamespaceType::kTime, "time"},
-};
-
-const char* TypeName(oci::NamespaceType type) {
-  for (const auto& [t, name] : kTypeNames) {
-    if (t == type) return name;
-  }
-  return "pid";
-}
 
 Result<std::string> StringMember(const Json& json, const char* key) {
   auto it = json.find(key);
@@ -43,7 +32,7 @@ std::string SerializeInitRequest(const InitRequest& request) {
   json["root_path"] = request.root_path;
   Json join = Json::array();
   for (const JoinNamespace& ns : request.join) {
-    join.push_back({{"type", TypeName(ns.type)}, {"path", ns.path}});
+    join.push_back({{"type", oci::NamespaceTypeName(ns.type)}, {"path", ns.path}});
   }
   json["join"] = std::move(join);
   // Invalid UTF-8 in a spec must not throw: replace it (the child's parser
@@ -77,15 +66,10 @@ Result<InitRequest> ParseInitRequest(std::string_view text) {
     for (const Json& entry : *join) {
       if (!entry.is_object()) return Error(EINVAL, "init request: join entry is no object");
       HULL_ASSIGN_OR_RETURN(std::string type, StringMember(entry, "type"));
-      JoinNamespace ns;
-      bool known = false;
-      for (const auto& [t, name] : kTypeNames) {
-        if (type == name) {
-          ns.type = t;
-          known = true;
-        }
-      }
+      std::optional<oci::NamespaceType> known = oci::NamespaceTypeFromName(type);
       if (!known) return Error(EINVAL, "init request: unknown namespace type \"" + type + "\"");
+      JoinNamespace ns;
+      ns.type = *known;
       HULL_ASSIGN_OR_RETURN(ns.path, StringMember(entry, "path"));
       request.join.push_back(std::move(ns));
     }

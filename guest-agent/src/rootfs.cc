@@ -347,10 +347,14 @@ Result<void> PrepareRootfs(const oci::Spec& spec, const RootfsOptions& options) 
                    "binding the tty at /dev/console"));
   }
   root.Reset();
-  HULL_TRY(PivotRoot(options.rootfs));
+  return PivotRoot(options.rootfs);
+}
 
-  for (const std::string& path : linux_spec.masked_paths) HULL_TRY(MaskPath(path));
-  for (const std::string& path : linux_spec.readonly_paths) HULL_TRY(ReadonlyPath(path));
+Result<void> FinishRootfs(const oci::Spec& spec) {
+  if (spec.linux) {
+    for (const std::string& path : spec.linux->readonly_paths) HULL_TRY(ReadonlyPath(path));
+    for (const std::string& path : spec.linux->masked_paths) HULL_TRY(MaskPath(path));
+  }
   if (spec.root.readonly) {
     HULL_TRY(Mount("", "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY | LockedFlags("/"), "",
                    "remounting the root read-only"));

@@ -12,6 +12,7 @@
 #include "hull/agent/net/network_config.h"
 #include "hull/agent/net/resolv_conf.h"
 #include "hull/common/logging.h"
+#include "hull/container/sysctl.h"
 #include "hull/oci/names.h"
 
 namespace hull::agent {
@@ -111,14 +112,7 @@ Result<void> Sandbox::Create(const v1::CreateSandboxRequest& request) {
       HULL_TRY(WriteFile(options_.resolv_conf, resolv));
     }
     for (const auto& [name, value] : request.sysctls()) {
-      std::string path = "/proc/sys/" + name;
-      for (char& c : path) {
-        if (c == '.') c = '/';
-      }
-      // /proc/sys files take a plain write (no temporary and rename).
-      std::ofstream out(path);
-      out << value;
-      if (!out.flush()) return Error(EINVAL, "sysctl " + name + "=" + value + " was refused");
+      HULL_TRY(container::WriteSysctl(name, value));
     }
   }
   for (const v1::Storage& storage : request.storages()) HULL_TRY(MountStorage(storage));

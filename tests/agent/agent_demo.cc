@@ -129,7 +129,11 @@ int main(int argc, char** argv) {
     v1::Empty empty;
     (void)vm.stub().DeleteContainer(&context, request, &empty);
   }
-  vm.Stop();
+  if (std::string problem = vm.Shutdown(std::chrono::seconds(30)); !problem.empty()) {
+    std::fprintf(stderr, "hull-agent-demo: the VM did not shut down cleanly: %s\n",
+                 problem.c_str());
+    return 1;
+  }
   std::fprintf(stderr, "== VM shut down (%.0f ms in all)\n", MsSince(launch));
   return exit_status < 0 ? 1 : exit_status;
 }

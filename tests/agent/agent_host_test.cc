@@ -3,12 +3,15 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "agent_test_support.h"
@@ -38,6 +41,19 @@ class StopAgent : public ::testing::Environment {
 const auto* const kStopAgent = ::testing::AddGlobalTestEnvironment(new StopAgent);
 
 Json Shell(const std::string& script) { return DefaultSpec({"sh", "-c", script}); }
+
+// Whether `path` is a mount point in this process's mount namespace.
+bool IsMountPoint(const std::string& path) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mount_point;
+    fields >> id >> parent >> device >> root >> mount_point;
+    if (mount_point == path) return true;
+  }
+  return false;
+}
 
 TEST_F(Agent, RunsEchoAndReportsExitCodes) {
   RunResult ok = RunContainer("echo", Shell("echo hello; echo oops >&2"));
@@ -554,6 +570,124 @@ TEST_F(Agent, HealthAndGuestDetails) {
   }
 }
 
+TEST_F(Agent, SysctlsUmaskAndOomScoreAdjReachTheProcess) {
+  Json spec = Shell(
+      "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/tcp_keepalive_time; umask; "
+      "cat /proc/self/oom_score_adj");
+  spec["linux"]["sysctl"] = {{"kernel.shmmax", "123456789"},
+                             {"net.ipv4.tcp_keepalive_time", "321"}};
+  spec["process"]["user"]["umask"] = 027;
+  spec["process"]["oomScoreAdj"] = 123;
+  RunResult result = RunContainer("sysctl", spec);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "123456789\n321\n0027\n123\n");
+  // They were the container's own IPC and network namespaces' values.
+  RunResult other = RunContainer(
+      "sysctl-other", Shell("cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/tcp_keepalive_time"));
+  EXPECT_EQ(other.exit_status, 0) << other.err;
+  EXPECT_EQ(other.out.find("123456789"), std::string::npos) << other.out;
+  EXPECT_EQ(other.out.find("\n321\n"), std::string::npos) << other.out;
+  // A sysctl of a namespace the container shares with the guest is refused.
+  Json shared = Shell("true");
+  shared.erase("hostname");
+  shared["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "mount"}}};
+  shared["linux"]["sysctl"] = {{"kernel.shmmax", "1"}};
+  grpc::Status status = CreateContainer("sysctl-shared", shared);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("kernel.shmmax"), std::string::npos)
+      << status.error_message();
+}
+
+TEST_F(Agent, CpuLimitsReachTheCgroupAndThrottleTheContainer) {
+  // 20 ms of CPU each 100 ms, shares 512 (cpu.weight 20 by runc's
+  // conversion), CPU 0 only; then two seconds of a busy loop.
+  Json spec = Shell(
+      "cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight /sys/fs/cgroup/cpuset.cpus; "
+      "grep Cpus_allowed_list /proc/self/status; "
+      "end=$(( $(cut -d. -f1 /proc/uptime) + 2 )); "
+      "while [ $(cut -d. -f1 /proc/uptime) -lt $end ]; do :; done");
+  spec["linux"]["resources"] = {
+      {"cpu", {{"quota", 20000}, {"period", 100000}, {"shares", 512}, {"cpus", "0"}}}};
+  ASSERT_TRUE(CreateContainer("cpu", spec).ok());
+  OutputCollector out(stub(), "cpu", "", v1::ReadOutputRequest::STDOUT);
+  ASSERT_TRUE(StartContainer("cpu").ok());
+  int status = -1;
+  ASSERT_TRUE(WaitProcess("cpu", "", &status).ok());
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(out.Finish(), "20000 100000\n20\n0\nCpus_allowed_list:\t0\n");
+  grpc::ClientContext context;
+  v1::ContainerRequest request;
+  request.set_container_id("cpu");
+  v1::StatsResponse stats;
+  ASSERT_TRUE(stub().StatsContainer(&context, request, &stats).ok());
+  EXPECT_GT(stats.cpu().nr_periods(), 0u);
+  EXPECT_GT(stats.cpu().nr_throttled(), 0u) << "a busy loop under a 20% quota was never throttled";
+  EXPECT_GT(stats.cpu().throttled_usec(), 0u);
+  EXPECT_TRUE(DeleteContainer("cpu").ok());
+}
+
+TEST_F(Agent, IoLimitsThrottleReadsAndStatsCountThem) {
+  const std::string& device = AgentEnvironment::Get().block_device();
+  if (device.empty()) {
+    if (std::getenv("HULL_REQUIRE_CGROUP2") != nullptr)
+      FAIL() << AgentEnvironment::Get().block_device_missing();
+    GTEST_SKIP() << AgentEnvironment::Get().block_device_missing();
+  }
+  RunResult probe = RunContainer("io-probe", Shell("cat /sys/class/block/" + device + "/dev"));
+  ASSERT_EQ(probe.exit_status, 0) << probe.err;
+  unsigned major = 0;
+  unsigned minor = 0;
+  ASSERT_EQ(std::sscanf(probe.out.c_str(), "%u:%u", &major, &minor), 2) << probe.out;
+  // 3 MiB read through a 1 MiB/s limit: about 3 s, where the disk alone
+  // gives it in a fraction of that.
+  Json spec = Shell(
+      "cat /sys/fs/cgroup/io.max; a=$(cut -d' ' -f1 /proc/uptime); "
+      "dd if=/dev/disk0 of=/dev/null bs=64k count=48 2>/dev/null; "
+      "b=$(cut -d' ' -f1 /proc/uptime); echo $a $b");
+  spec["linux"]["devices"] = {{{"path", "/dev/disk0"},
+                               {"type", "b"},
+                               {"major", major},
+                               {"minor", minor},
+                               {"fileMode", 0660},
+                               {"uid", 0},
+                               {"gid", 0}}};
+  const Json rate = {{{"major", major}, {"minor", minor}, {"rate", 1 << 20}}};
+  spec["linux"]["resources"] = {
+      {"devices",
+       {{{"allow", true}, {"type", "b"}, {"major", major}, {"minor", minor}, {"access", "r"}}}},
+      {"blockIO", {{"throttleReadBpsDevice", rate}}}};
+  ASSERT_TRUE(CreateContainer("io", spec).ok());
+  OutputCollector out(stub(), "io", "", v1::ReadOutputRequest::STDOUT);
+  OutputCollector err(stub(), "io", "", v1::ReadOutputRequest::STDERR);
+  ASSERT_TRUE(StartContainer("io").ok());
+  int status = -1;
+  ASSERT_TRUE(WaitProcess("io", "", &status).ok());
+  EXPECT_EQ(status, 0) << err.Finish();
+  const std::string text = out.Finish();
+  const std::string limit = std::to_string(major) + ":" + std::to_string(minor) +
+                            " rbps=1048576 wbps=max riops=max wiops=max\n";
+  ASSERT_TRUE(text.starts_with(limit)) << text;
+  double before = 0;
+  double after = 0;
+  ASSERT_EQ(std::sscanf(text.c_str() + limit.size(), "%lf %lf", &before, &after), 2) << text;
+  EXPECT_GE(after - before, 2.0) << "3 MiB at 1 MiB/s took " << after - before << " s";
+  grpc::ClientContext context;
+  v1::ContainerRequest request;
+  request.set_container_id("io");
+  v1::StatsResponse stats;
+  ASSERT_TRUE(stub().StatsContainer(&context, request, &stats).ok());
+  bool found = false;
+  for (const v1::IoDeviceStats& io : stats.io()) {
+    if (io.major() != major || io.minor() != minor) continue;
+    found = true;
+    EXPECT_GE(io.rbytes(), 3u << 20);
+    EXPECT_GT(io.rios(), 0u);
+  }
+  EXPECT_TRUE(found) << "no io stats for " << major << ":" << minor << ": "
+                     << stats.ShortDebugString();
+  EXPECT_TRUE(DeleteContainer("io").ok());
+}
+
 // Last (gtest runs tests in order of definition): whatever the tests above
 // created must be gone.
 TEST_F(Agent, ZzDeletedContainersLeaveNothingBehind) {
@@ -561,6 +695,47 @@ TEST_F(Agent, ZzDeletedContainersLeaveNothingBehind) {
   std::this_thread::sleep_for(200ms);
   std::vector<std::string> left = Leftovers();
   EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+}
+
+// The sandbox's end, after everything else: DestroySandbox unmounts the
+// storages CreateSandbox made; Shutdown ends the agent (and its VM) by itself.
+TEST_F(Agent, ZzzDestroySandboxThenShutdown) {
+  const bool in_vm = AgentEnvironment::Get().in_vm();
+  const std::string storage = "/run/hull/storage/test-" + std::to_string(::getpid());
+  if (!in_vm) {
+    // On a host the suite made no sandbox: one with a tmpfs storage.
+    grpc::ClientContext context;
+    v1::CreateSandboxRequest request;
+    request.set_sandbox_id("host-sandbox");
+    v1::Storage* tmpfs = request.add_storages();
+    tmpfs->set_source("tmpfs");
+    tmpfs->set_fstype("tmpfs");
+    tmpfs->set_mount_point(storage);
+    tmpfs->add_options("size=1m");
+    v1::Empty empty;
+    grpc::Status status = stub().CreateSandbox(&context, request, &empty);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(IsMountPoint(storage));
+  }
+  {
+    grpc::ClientContext context;
+    v1::DestroySandboxRequest request;
+    v1::Empty empty;
+    grpc::Status status = stub().DestroySandbox(&context, request, &empty);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  if (in_vm) {
+    // The share (with the rootfs) is gone from the guest.
+    grpc::Status status = CreateContainer("after-destroy", Shell("true"));
+    EXPECT_FALSE(status.ok());
+    EXPECT_NE(status.error_message().find(AgentEnvironment::Get().rootfs()), std::string::npos)
+        << status.error_message();
+  } else {
+    EXPECT_FALSE(IsMountPoint(storage));
+    EXPECT_NE(::access(storage.c_str(), F_OK), 0) << storage << " is left behind";
+  }
+  const std::string problem = AgentEnvironment::Get().Shutdown(std::chrono::seconds(60));
+  EXPECT_TRUE(problem.empty()) << problem;
 }
 
 }  // namespace

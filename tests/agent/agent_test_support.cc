@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -81,6 +82,22 @@ std::string MakeRootfs(const std::string& dir) {
 std::string AgentBinary() {
   const char* path = std::getenv("HULL_AGENT");
   return path ? path : "";
+}
+
+// An image of `size` bytes of a fixed pseudo-random pattern (so reads of it
+// cannot be served by zero-page shortcuts). Empty on success, else why not.
+std::string MakeDiskImage(const std::string& path, size_t size) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  std::string block(4096, '\0');
+  for (size_t done = 0; done < size; done += block.size()) {
+    for (char& c : block) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      c = static_cast<char>(state >> 56);
+    }
+    out.write(block.data(), static_cast<std::streamsize>(block.size()));
+  }
+  return out.flush() ? "" : "could not write the disk image " + path;
 }
 
 }  // namespace
@@ -190,6 +207,23 @@ void AgentEnvironment::StartLocal(const std::string& agent) {
     unavailable_ = error;
     return;
   }
+  const std::string image = work_dir_ + "/disk.img";
+  if (std::string error = MakeDiskImage(image, 8 << 20); !error.empty()) {
+    block_device_missing_ = error;
+  } else if (std::FILE* losetup =
+                 ::popen(("losetup --find --show " + image + " 2>&1").c_str(), "r")) {
+    char line[256] = {};
+    const bool read = std::fgets(line, sizeof(line), losetup) != nullptr;
+    const int status = ::pclose(losetup);
+    std::string answer = read ? line : "";
+    while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+    if (status == 0 && answer.starts_with("/dev/loop")) {
+      loop_device_ = answer;
+      block_device_ = answer.substr(5);
+    } else {
+      block_device_missing_ = "losetup --find --show failed: " + answer;
+    }
+  }
   socket_ = work_dir_ + "/agent.sock";
   cgroup_parent_ = "hull-test-" + std::to_string(::getpid());
   std::string log = work_dir_ + "/agent.log";
@@ -241,12 +275,49 @@ void AgentEnvironment::StartVm(const std::string& vmm) {
   options.work_dir = work_dir_;
   options.cid = 100 + static_cast<unsigned>(::getpid()) % 100000;
   options.tap = "hagt" + std::to_string(::getpid() % 100000);
+  options.disk = work_dir_ + "/disk.img";
+  if (std::string error = MakeDiskImage(options.disk, 8 << 20); !error.empty()) {
+    unavailable_ = error;
+    return;
+  }
+  block_device_ = "vda";
   vm_ = std::make_unique<VmAgent>();
   if (std::string error = vm_->Start(options); !error.empty()) {
     unavailable_ = error;
     return;
   }
   stub_ = nullptr;
+}
+
+std::string AgentEnvironment::Shutdown(std::chrono::seconds limit) {
+  if (vm_) return vm_->Shutdown(limit);
+  if (agent_pid_ <= 0) return "the agent is not running";
+  std::string problem;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + limit);
+    v1::Empty empty;
+    v1::Empty response;
+    grpc::Status status = stub_->Shutdown(&context, empty, &response);
+    if (!status.ok()) problem = "Shutdown failed: " + status.error_message() + "; ";
+  }
+  int status = 0;
+  pid_t ended = 0;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while ((ended = ::waitpid(agent_pid_, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  if (ended == 0) {
+    problem += "hull-agent was still running " + std::to_string(limit.count()) +
+               " s after Shutdown (killed)";
+    ::kill(agent_pid_, SIGKILL);
+    ::waitpid(agent_pid_, &status, 0);
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    problem += "hull-agent ended with wait status " + std::to_string(status);
+  }
+  agent_pid_ = -1;
+  return problem;
 }
 
 void AgentEnvironment::Stop() {
@@ -256,6 +327,10 @@ void AgentEnvironment::Stop() {
     int status = 0;
     ::waitpid(agent_pid_, &status, 0);
     agent_pid_ = -1;
+  }
+  if (!loop_device_.empty()) {
+    (void)std::system(("losetup -d " + loop_device_).c_str());
+    loop_device_.clear();
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -71,6 +72,16 @@ class AgentEnvironment {
   bool in_vm() const { return vm_ != nullptr; }
   const std::string& cgroup_parent() const { return cgroup_parent_; }
   pid_t agent_pid() const { return agent_pid_; }
+  // A block device the containers may be given, by its name under
+  // /sys/class/block as the agent sees it: an 8 MiB image attached as the
+  // guest's virtio-blk disk ("vda"), or on a host to a loop device ("loop0").
+  // Empty (with the reason in block_device_missing()) where it could not be made.
+  const std::string& block_device() const { return block_device_; }
+  const std::string& block_device_missing() const { return block_device_missing_; }
+  // Shutdown over the API; then the agent (the VM) must end by itself, with
+  // status 0, within `limit`. Empty on success, else what went wrong.
+  std::string Shutdown(std::chrono::seconds limit);
+  // Shutdown if still running (killing what does not end), and clean up.
   void Stop();
 
  private:
@@ -86,6 +97,9 @@ class AgentEnvironment {
   std::string socket_;
   std::string cgroup_parent_;
   pid_t agent_pid_ = -1;
+  std::string block_device_;
+  std::string block_device_missing_;
+  std::string loop_device_;  // host mode: /dev/loopN to detach
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Agent::Stub> stub_;
 };

@@ -71,6 +71,10 @@ std::string VmAgent::Start(const VmAgentOptions& options) {
                                    std::to_string(options.cid),
                                    "--fs",
                                    "tag=share,socket=" + fs_socket};
+  if (!options.disk.empty()) {
+    argv.push_back("--disk");
+    argv.push_back(options.disk);
+  }
   if (!options.tap.empty()) {
     const std::string setup = "ip tuntap add dev " + options.tap +
                               " mode tap && ip addr add 10.0.9.1/24 dev " + options.tap +
@@ -135,21 +139,33 @@ std::string VmAgent::Start(const VmAgentOptions& options) {
   return "";
 }
 
-void VmAgent::Stop() {
+std::string VmAgent::Shutdown(std::chrono::seconds limit) {
+  std::string problem;
   if (vmm_pid_ > 0) {
     if (stub_) {
       grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + 30s);
+      context.set_deadline(std::chrono::system_clock::now() + limit);
       v1::Empty empty;
       v1::Empty response;
-      (void)stub_->Shutdown(&context, empty, &response);
+      grpc::Status status = stub_->Shutdown(&context, empty, &response);
+      if (!status.ok()) problem = "Shutdown failed: " + status.error_message() + "; ";
     }
     int status = 0;
-    for (int i = 0; i < 300 && ::waitpid(vmm_pid_, &status, WNOHANG) == 0; ++i) {
-      std::this_thread::sleep_for(100ms);
+    pid_t ended = 0;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while ((ended = ::waitpid(vmm_pid_, &status, WNOHANG)) == 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(50ms);
     }
-    ::kill(vmm_pid_, SIGKILL);
-    ::waitpid(vmm_pid_, &status, 0);
+    if (ended == 0) {
+      problem += "hull-vmm was still running " + std::to_string(limit.count()) +
+                 " s after Shutdown (killed)";
+      ::kill(vmm_pid_, SIGKILL);
+      ::waitpid(vmm_pid_, &status, 0);
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      problem += "hull-vmm ended with wait status " + std::to_string(status) +
+                 "; its log: " + ReadLog(log_);
+    }
     vmm_pid_ = -1;
   }
   if (virtiofsd_pid_ > 0) {
@@ -161,6 +177,7 @@ void VmAgent::Stop() {
     (void)std::system(("ip link del " + options_.tap + " 2>/dev/null").c_str());
     tap_made_ = false;
   }
+  return problem;
 }
 
 }  // namespace hull::agent::testing

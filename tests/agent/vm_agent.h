@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,7 +28,8 @@ struct VmAgentOptions {
   std::string share;     // host directory shared with the guest
   std::string work_dir;  // sockets and logs
   unsigned cid = 0;
-  std::string tap;  // non-empty: make this tap (10.0.9.1/24), guest eth0 10.0.9.2/24
+  std::string tap;   // non-empty: make this tap (10.0.9.1/24), guest eth0 10.0.9.2/24
+  std::string disk;  // non-empty: this image file becomes the guest's /dev/vda
   int cpus = 2;
   int mem_mib = 512;
 };
@@ -41,9 +43,13 @@ class VmAgent {
 
   // Empty on success; otherwise what failed (with hull-vmm's log).
   std::string Start(const VmAgentOptions& options);
-  // Shutdown over the API, then waits for hull-vmm (kills it after 30 s),
-  // stops virtiofsd, removes the tap.
-  void Stop();
+  // Shutdown over the API, then waits up to `limit` for hull-vmm to end by
+  // itself. Empty when the RPC succeeded and hull-vmm exited with 0 in time;
+  // otherwise what went wrong (hull-vmm is then killed). Either way
+  // virtiofsd is stopped and the tap removed.
+  std::string Shutdown(std::chrono::seconds limit);
+  // Shutdown, ignoring how it went.
+  void Stop() { (void)Shutdown(std::chrono::seconds(30)); }
 
   hull::agent::v1::Agent::Stub& stub() { return *stub_; }
   bool running() const { return vmm_pid_ > 0; }

@@ -96,18 +96,19 @@ static_assert(std::size(kRlimits) == RLIMIT_NLIMITS);
 struct NamespaceEntry {
   NamespaceType type;
   std::string_view name;
+  std::string_view proc_file;  // under /proc/<pid>/ns/
   int clone_flag;
 };
 
 constexpr NamespaceEntry kNamespaces[] = {
-    {NamespaceType::kPid, "pid", CLONE_NEWPID},
-    {NamespaceType::kNetwork, "network", CLONE_NEWNET},
-    {NamespaceType::kMount, "mount", CLONE_NEWNS},
-    {NamespaceType::kIpc, "ipc", CLONE_NEWIPC},
-    {NamespaceType::kUts, "uts", CLONE_NEWUTS},
-    {NamespaceType::kUser, "user", CLONE_NEWUSER},
-    {NamespaceType::kCgroup, "cgroup", CLONE_NEWCGROUP},
-    {NamespaceType::kTime, "time", CLONE_NEWTIME},
+    {NamespaceType::kPid, "pid", "pid", CLONE_NEWPID},
+    {NamespaceType::kNetwork, "network", "net", CLONE_NEWNET},
+    {NamespaceType::kMount, "mount", "mnt", CLONE_NEWNS},
+    {NamespaceType::kIpc, "ipc", "ipc", CLONE_NEWIPC},
+    {NamespaceType::kUts, "uts", "uts", CLONE_NEWUTS},
+    {NamespaceType::kUser, "user", "user", CLONE_NEWUSER},
+    {NamespaceType::kCgroup, "cgroup", "cgroup", CLONE_NEWCGROUP},
+    {NamespaceType::kTime, "time", "time", CLONE_NEWTIME},
 };
 
 constexpr Named<SeccompAction> kSeccompActions[] = {
@@ -213,6 +214,13 @@ std::optional<NamespaceType> NamespaceTypeFromName(std::string_view name) {
     if (entry.name == name) return entry.type;
   }
   return std::nullopt;
+}
+
+std::string_view NamespaceProcFileName(NamespaceType type) {
+  for (const NamespaceEntry& entry : kNamespaces) {
+    if (entry.type == type) return entry.proc_file;
+  }
+  return "";
 }
 
 int NamespaceCloneFlag(NamespaceType type) {

@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <set>
 #include <string>
@@ -66,21 +67,26 @@ TEST(Namespaces, NamesAndCloneFlagsMatchTheSpecAndTheKernel) {
   const struct {
     NamespaceType type;
     const char* name;
+    const char* proc_file;
     int flag;
   } expected[] = {
-      {NamespaceType::kPid, "pid", CLONE_NEWPID},
-      {NamespaceType::kNetwork, "network", CLONE_NEWNET},
-      {NamespaceType::kMount, "mount", CLONE_NEWNS},
-      {NamespaceType::kIpc, "ipc", CLONE_NEWIPC},
-      {NamespaceType::kUts, "uts", CLONE_NEWUTS},
-      {NamespaceType::kUser, "user", CLONE_NEWUSER},
-      {NamespaceType::kCgroup, "cgroup", CLONE_NEWCGROUP},
-      {NamespaceType::kTime, "time", CLONE_NEWTIME},
+      {NamespaceType::kPid, "pid", "pid", CLONE_NEWPID},
+      {NamespaceType::kNetwork, "network", "net", CLONE_NEWNET},
+      {NamespaceType::kMount, "mount", "mnt", CLONE_NEWNS},
+      {NamespaceType::kIpc, "ipc", "ipc", CLONE_NEWIPC},
+      {NamespaceType::kUts, "uts", "uts", CLONE_NEWUTS},
+      {NamespaceType::kUser, "user", "user", CLONE_NEWUSER},
+      {NamespaceType::kCgroup, "cgroup", "cgroup", CLONE_NEWCGROUP},
+      {NamespaceType::kTime, "time", "time", CLONE_NEWTIME},
   };
   for (const auto& entry : expected) {
     EXPECT_EQ(NamespaceTypeName(entry.type), entry.name);
     EXPECT_EQ(NamespaceTypeFromName(entry.name), entry.type);
     EXPECT_EQ(NamespaceCloneFlag(entry.type), entry.flag) << entry.name;
+    EXPECT_EQ(NamespaceProcFileName(entry.type), entry.proc_file);
+    // The kernel names the file so (Debian 12's kernel has every type).
+    EXPECT_EQ(::access((std::string("/proc/self/ns/") + entry.proc_file).c_str(), F_OK), 0)
+        << entry.proc_file;
   }
   EXPECT_FALSE(NamespaceTypeFromName("net").has_value());
   EXPECT_FALSE(NamespaceTypeFromName("").has_value());

@@ -95,6 +95,9 @@ Result<void> ValidateSysctl(std::string_view name, bool new_ipc_ns, bool new_net
 // "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time".
 std::string_view NamespaceTypeName(NamespaceType type);
 std::optional<NamespaceType> NamespaceTypeFromName(std::string_view name);
+// The file under /proc/<pid>/ns/: "pid", "net", "mnt", "ipc", "uts", "user",
+// "cgroup", "time".
+std::string_view NamespaceProcFileName(NamespaceType type);
 // CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWNS, ... for clone(2), unshare(2), setns(2).
 int NamespaceCloneFlag(NamespaceType type);
 
