@@ -1,0 +1,50 @@
+#pragma once
+
+// An engine's OCI bundle made ready for the guest: its rootfs and bind-mount
+// sources shared into the sandbox (virtio-fs), and its config.json rewritten
+// so that every path names the guest's view:
+//  - root.path: the shared rootfs;
+//  - bind mounts: sources shared (read-only when the mount is);
+//  - linux.namespaces: entries with a path (host namespaces) dropped, and
+//    the network namespace dropped: containers use the VM's network (the
+//    sandbox's interfaces live there), as in Kata;
+//  - linux.cgroupsPath dropped (the agent places containers in the guest's
+//    cgroup tree); hooks are not run (reported in `ignored`).
+// The spec is parsed and validated with the agent's own parser first, so a
+// bad config.json is refused on the host with the JSON path named.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hull/common/result.h"
+#include "hull/sandbox/vm_sandbox.h"
+
+namespace hull::sandbox {
+
+struct GuestBundle {
+  std::string spec_json;  // for CreateContainerRequest.spec_json
+  bool terminal = false;
+  std::string resources_json;  // linux.resources, "{}" when none
+  std::map<std::string, std::string> annotations;
+  std::vector<std::string> ignored;  // what the host did not carry over, for the log
+};
+
+// Reads <bundle>/config.json; no sharing (for sizing a VM before it starts).
+Result<std::string> ReadBundleSpec(const std::string& bundle);
+
+// The rewrite alone, with `share` called for each host path (name, path,
+// read_only) -> guest path. Pure apart from `share`: unit-tested and fuzzed.
+using ShareFunction =
+    std::function<Result<std::string>(const std::string&, const std::string&, bool)>;
+Result<GuestBundle> RewriteSpecForGuest(const std::string& container_id, const std::string& bundle,
+                                        const std::string& spec_json, const ShareFunction& share);
+
+// RewriteSpecForGuest with the sandbox's Share(); shares are named
+// "<container_id>/rootfs" and "<container_id>/mounts/<n>", so
+// sandbox.Unshare(container_id) undoes them all.
+Result<GuestBundle> PrepareBundle(VmSandbox& sandbox, const std::string& container_id,
+                                  const std::string& bundle);
+
+}  // namespace hull::sandbox

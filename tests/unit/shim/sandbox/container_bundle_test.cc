@@ -1,0 +1,124 @@
+#include "hull/sandbox/container_bundle.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace hull::sandbox {
+namespace {
+
+using Json = nlohmann::json;
+
+Json MinimalSpec() {
+  return Json{{"ociVersion", "1.0.2"},
+              {"process", {{"args", {"sh"}}, {"cwd", "/"}, {"user", {{"uid", 0}, {"gid", 0}}}}},
+              {"root", {{"path", "rootfs"}}},
+              {"linux", {{"namespaces", {{{"type", "pid"}}, {{"type", "mount"}}}}}}};
+}
+
+struct Recorder {
+  std::vector<std::tuple<std::string, std::string, bool>> calls;
+  ShareFunction Function() {
+    return [this](const std::string& name, const std::string& path,
+                  bool read_only) -> Result<std::string> {
+      calls.emplace_back(name, path, read_only);
+      return "/guest/" + name;
+    };
+  }
+};
+
+TEST(ContainerBundle, RootAndBindSourcesAreSharedAndRewritten) {
+  Json spec = MinimalSpec();
+  spec["mounts"] = {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                    {{"destination", "/data"},
+                     {"type", "bind"},
+                     {"source", "/srv/data"},
+                     {"options", {"rbind", "ro"}}},
+                    {{"destination", "/etc/hosts"}, {"source", "hosts"}, {"options", {"bind"}}}};
+  Recorder recorder;
+  Result<GuestBundle> bundle =
+      RewriteSpecForGuest("c1", "/bundles/c1", spec.dump(), recorder.Function());
+  ASSERT_TRUE(bundle.ok()) << bundle.error().message();
+  ASSERT_EQ(recorder.calls.size(), 3u);
+  EXPECT_EQ(recorder.calls[0], std::make_tuple("c1/rootfs", "/bundles/c1/rootfs", false));
+  EXPECT_EQ(recorder.calls[1], std::make_tuple("c1/mounts/0", "/srv/data", true));
+  EXPECT_EQ(recorder.calls[2], std::make_tuple("c1/mounts/1", "/bundles/c1/hosts", false));
+  Json rewritten = Json::parse(bundle->spec_json);
+  EXPECT_EQ(rewritten["root"]["path"], "/guest/c1/rootfs");
+  EXPECT_EQ(rewritten["mounts"][0]["source"], "proc");
+  EXPECT_EQ(rewritten["mounts"][1]["source"], "/guest/c1/mounts/0");
+  EXPECT_EQ(rewritten["mounts"][2]["source"], "/guest/c1/mounts/1");
+  EXPECT_EQ(bundle->resources_json, "{}");
+  EXPECT_FALSE(bundle->terminal);
+}
+
+TEST(ContainerBundle, HostNamespacesCgroupsPathAndHooksStayOnTheHost) {
+  Json spec = MinimalSpec();
+  spec["linux"]["namespaces"] = {{{"type", "pid"}},
+                                 {{"type", "mount"}},
+                                 {{"type", "network"}, {"path", "/var/run/netns/cni-1"}},
+                                 {{"type", "ipc"}, {"path", "/proc/42/ns/ipc"}}};
+  spec["linux"]["cgroupsPath"] = "/kubepods/pod1/c1";
+  spec["linux"]["resources"] = {{"pids", {{"limit", 10}}}};
+  spec["hooks"] = {{"prestart", {{{"path", "/usr/bin/true"}}}}};
+  spec["process"]["terminal"] = true;
+  spec["annotations"] = {{"io.hull.vcpus", "2"}};
+  Recorder recorder;
+  Result<GuestBundle> bundle = RewriteSpecForGuest("c1", "/b", spec.dump(), recorder.Function());
+  ASSERT_TRUE(bundle.ok()) << bundle.error().message();
+  Json rewritten = Json::parse(bundle->spec_json);
+  EXPECT_EQ(rewritten["linux"]["namespaces"],
+            Json::parse(R"([{"type":"pid"},{"type":"mount"},{"type":"ipc"}])"));
+  EXPECT_FALSE(rewritten["linux"].contains("cgroupsPath"));
+  EXPECT_FALSE(rewritten.contains("hooks"));
+  EXPECT_EQ(Json::parse(bundle->resources_json), Json::parse(R"({"pids":{"limit":10}})"));
+  EXPECT_TRUE(bundle->terminal);
+  EXPECT_EQ(bundle->annotations.at("io.hull.vcpus"), "2");
+  EXPECT_EQ(bundle->ignored.size(), 3u) << ::testing::PrintToString(bundle->ignored);
+}
+
+TEST(ContainerBundle, BadSpecsAreRefusedBeforeAnythingIsShared) {
+  const struct {
+    std::function<void(Json&)> edit;
+    const char* expected;
+  } cases[] = {
+      {[](Json& s) { s["process"]["cwd"] = "relative"; }, "process.cwd"},
+      {[](Json& s) { s.erase("root"); }, "root.path is missing"},
+      {[](Json& s) {
+         s["linux"]["namespaces"].push_back({{"type", "user"}});
+       },
+       "user namespaces"},
+      {[](Json& s) {
+         s["mounts"] = {{{"destination", "/x"}, {"type", "bind"}}};
+       },
+       "no source"},
+      {[](Json& s) { s["process"]["args"] = "sh"; }, "process.args"},
+  };
+  for (const auto& test : cases) {
+    Json spec = MinimalSpec();
+    test.edit(spec);
+    Recorder recorder;
+    Result<GuestBundle> bundle = RewriteSpecForGuest("c1", "/b", spec.dump(), recorder.Function());
+    ASSERT_FALSE(bundle.ok()) << test.expected;
+    EXPECT_NE(bundle.error().message().find(test.expected), std::string::npos)
+        << bundle.error().message();
+  }
+  Recorder recorder;
+  EXPECT_FALSE(RewriteSpecForGuest("c1", "/b", "{not json", recorder.Function()).ok());
+  EXPECT_FALSE(RewriteSpecForGuest("../c1", "/b", MinimalSpec().dump(), recorder.Function()).ok());
+  EXPECT_TRUE(recorder.calls.empty());
+}
+
+TEST(ContainerBundle, IdsAreFileNameSafe) {
+  EXPECT_TRUE(ValidateId("container", "abc-1.2_x").ok());
+  for (const char* bad : {"", ".", "..", "a/b", "a b", "\xc3\xa9"}) {
+    EXPECT_FALSE(ValidateId("container", bad).ok()) << bad;
+  }
+  EXPECT_FALSE(ValidateId("container", std::string(65, 'a')).ok());
+}
+
+}  // namespace
+}  // namespace hull::sandbox
