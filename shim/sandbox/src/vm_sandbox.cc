@@ -4,6 +4,7 @@
 #include <grpcpp/create_channel_posix.h>
 #include <grpcpp/grpcpp.h>
 #include <linux/vm_sockets.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -139,6 +141,7 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
                         ChildProcess::Spawn({config.virtiofsd, "--socket-path=" + fs_socket, "-o",
                                              "source=" + shared_, "-o", "cache=auto"},
                                             dir_ + "/virtiofsd.log"));
+  std::ofstream(dir_ + "/virtiofsd.pid") << virtiofsd_.pid();
   for (int i = 0; i < 400 && ::access(fs_socket.c_str(), F_OK) != 0; ++i) {
     if (std::optional<int> status = virtiofsd_.Poll()) {
       return Error(EIO, "virtiofsd ended (" + DescribeWaitStatus(*status) +
@@ -165,6 +168,7 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
              std::to_string(cid_), "--fs", "tag=share,socket=" + fs_socket, "--serial",
              "file:" + console, "--log-level", config.log_level, "--cmdline", cmdline},
             vmm_log));
+    std::ofstream(dir_ + "/vmm.pid") << vmm_.pid();
     LogEvent(spdlog::level::debug, "vmm_started", Kv("sandbox", id_), Kv("pid", vmm_.pid()),
              Kv("cid", cid_));
     // The agent listens once it is ready: connect until it answers.
@@ -314,6 +318,29 @@ void VmSandbox::Cleanup() {
   std::error_code error;
   fs::remove_all(dir_, error);
   dir_.clear();
+}
+
+Result<void> VmSandbox::CleanupStale(const std::string& state_root, const std::string& id) {
+  HULL_TRY(ValidateId("sandbox", id));
+  const std::string dir = state_root + "/sandboxes/" + id;
+  if (::access(dir.c_str(), F_OK) != 0) return Ok();
+  for (const char* name : {"vmm.pid", "virtiofsd.pid"}) {
+    pid_t pid = 0;
+    std::ifstream(dir + "/" + name) >> pid;
+    if (pid <= 1) continue;
+    // Only a process that still names this sandbox (pids are reused).
+    const std::string text = FileTail("/proc/" + std::to_string(pid) + "/cmdline", 65536);
+    if (text.find(dir + "/") == std::string::npos) continue;
+    ::kill(pid, SIGKILL);
+    for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(20ms);
+  }
+  std::vector<std::string> mounts = MountsUnder(dir);
+  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
+  if (!MountsUnder(dir).empty()) return Error(EBUSY, "mounts under " + dir + " would not go");
+  std::error_code error;
+  fs::remove_all(dir, error);
+  if (error) return Error(error.value(), "removing " + dir + ": " + error.message());
+  return Ok();
 }
 
 VmSandbox::~VmSandbox() {

@@ -40,6 +40,10 @@ Result<void> ValidateId(std::string_view kind, std::string_view id);
 class VmSandbox {
  public:
   static Result<std::unique_ptr<VmSandbox>> Start(const std::string& id, const HostConfig& config);
+  // What a dead owner (a killed shim) left of sandbox `id`: its processes
+  // (by the pid files, checked against their command lines), mounts and
+  // directory. Ok when nothing is left.
+  static Result<void> CleanupStale(const std::string& state_root, const std::string& id);
   ~VmSandbox();
   VmSandbox(const VmSandbox&) = delete;
   VmSandbox& operator=(const VmSandbox&) = delete;
