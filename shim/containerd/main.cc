@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -127,10 +128,23 @@ int Start(const Flags& flags) {
   hull::Result<hull::UniqueFd> listener = hull::ttrpc::ListenUnix(path);
   if (!listener.ok()) return Fail(listener.error().message());
 
-  std::vector<std::string> args = {
-      "/proc/self/exe",    "-namespace",  flags.ns,  "-id", flags.id,
-      "-address",          flags.address, "-socket", path,  "-publish-binary",
-      flags.publish_binary};
+  // The daemon is this binary, under its own name (ps, pkill and
+  // containerd's logs show it).
+  char exe[4096] = {};
+  if (::readlink("/proc/self/exe", exe, sizeof(exe) - 1) <= 0) {
+    return Fail(std::string("readlink /proc/self/exe: ") + std::strerror(errno));
+  }
+  std::vector<std::string> args = {exe,
+                                   "-namespace",
+                                   flags.ns,
+                                   "-id",
+                                   flags.id,
+                                   "-address",
+                                   flags.address,
+                                   "-socket",
+                                   path,
+                                   "-publish-binary",
+                                   flags.publish_binary};
   if (flags.debug) args.push_back("-debug");
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
@@ -166,6 +180,8 @@ int Delete(const Flags& flags, const hull::sandbox::HostConfig& config) {
     if (::getcwd(cwd, sizeof(cwd))) bundle = cwd;
   }
   if (!bundle.empty()) ::umount2((bundle + "/rootfs").c_str(), MNT_DETACH);
+  // A killed daemon could not remove its socket.
+  ::unlink(SocketPath(flags).c_str());
   if (hull::Result<void> cleaned =
           hull::sandbox::VmSandbox::CleanupStale(config.state_root, flags.id);
       !cleaned.ok()) {

@@ -175,7 +175,8 @@ Reply TaskService::Create(std::string_view payload) {
   if (!created.ok()) {
     LogEvent(spdlog::level::err, "create_failed", Kv("id", id_),
              Kv("error", created.error().message()));
-    TearDownLocked();
+    lock.unlock();
+    TearDown();
     return created.error();
   }
   events::TaskCreate event;
@@ -239,13 +240,14 @@ void TaskService::CloseStdio(Process& process) {
 }
 
 void TaskService::WatchExit(Process& process) {
-  process.waiter = std::thread([this, &process] {
+  v1::Agent::Stub& agent = vm_->agent();
+  process.waiter = std::thread([this, &process, &agent] {
     grpc::ClientContext context;
     v1::ProcessRequest request;
     request.set_container_id(id_);
     request.set_exec_id(process.exec_id);
     v1::WaitProcessResponse response;
-    grpc::Status status = vm_->agent().WaitProcess(&context, request, &response);
+    grpc::Status status = agent.WaitProcess(&context, request, &response);
     // The output first: containerd reads the FIFOs to EOF after the exit.
     if (process.out) process.out->Join();
     if (process.err) process.err->Join();
@@ -374,41 +376,42 @@ Reply TaskService::Delete(std::string_view payload) {
   event.set_pid(removed->pid);
   event.set_exit_status(removed->exit_status);
   *event.mutable_exited_at() = response.exited_at();
-  if (request.exec_id().empty()) {
-    std::lock_guard lock(mutex_);
-    TearDownLocked();
-  }
+  if (request.exec_id().empty()) TearDown();
   publisher_.Publish("/tasks/delete", event);
   return Serialized(response);
 }
 
-void TaskService::TearDownLocked() {
-  for (auto& [exec_id, process] : processes_) {
-    (void)exec_id;
-    CloseStdio(*process);
+void TaskService::TearDown() {
+  // Taken out under the lock, torn down without it: the exit watchers take
+  // the lock when the VM's end wakes them.
+  std::map<std::string, std::unique_ptr<Process>> processes;
+  std::unique_ptr<sandbox::VmSandbox> vm;
+  std::string rootfs;
+  {
+    std::lock_guard lock(mutex_);
+    processes.swap(processes_);
+    vm = std::move(vm_);
+    rootfs.swap(rootfs_mount_);
   }
-  if (vm_) {
-    Result<void> stopped = vm_->Stop();
+  changed_.notify_all();
+  if (vm) {
+    // Ends every process, so every watcher's WaitProcess returns.
+    Result<void> stopped = vm->Stop();
     if (!stopped.ok()) {
       LogEvent(spdlog::level::warn, "sandbox_stop", Kv("error", stopped.error().message()));
     }
   }
-  for (auto& [exec_id, process] : processes_) {
+  for (auto& [exec_id, process] : processes) {
     (void)exec_id;
     if (process->waiter.joinable()) process->waiter.join();
+    CloseStdio(*process);
   }
-  processes_.clear();
-  vm_.reset();
-  if (!rootfs_mount_.empty()) {
-    ::umount2(rootfs_mount_.c_str(), MNT_DETACH);
-    rootfs_mount_.clear();
-  }
+  processes.clear();
+  vm.reset();
+  if (!rootfs.empty()) ::umount2(rootfs.c_str(), MNT_DETACH);
 }
 
-void TaskService::Cleanup() {
-  std::lock_guard lock(mutex_);
-  TearDownLocked();
-}
+void TaskService::Cleanup() { TearDown(); }
 
 TaskService::~TaskService() { Cleanup(); }
 

@@ -75,7 +75,8 @@ class TaskService {
   Result<void> OpenStdio(Process& process);
   void CloseStdio(Process& process);
   void WatchExit(Process& process);
-  void TearDownLocked();
+  // Stops the VM and undoes Create; takes mutex_ itself (not to be held).
+  void TearDown();
 
   sandbox::HostConfig config_;
   Publisher& publisher_;
