@@ -132,17 +132,7 @@ Result<int> RunContainer(const RunOptions& options, sandbox::HostConfig config) 
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   // Size the VM for the container before it starts.
-  HULL_ASSIGN_OR_RETURN(std::string spec_json, sandbox::ReadBundleSpec(options.bundle));
-  HULL_ASSIGN_OR_RETURN(
-      sandbox::GuestBundle sized,
-      sandbox::RewriteSpecForGuest(
-          options.id, options.bundle, spec_json,
-          [](const std::string& name, const std::string&, bool) -> Result<std::string> {
-            return std::string(sandbox::kGuestShareRoot) + "/" + name;
-          }));
-  HULL_TRY(sandbox::ApplyAnnotations(sized.annotations, config)
-               .WithContext(options.bundle + "/config.json"));
-  sandbox::SizeVmForResources(sized.resources_json, config);
+  HULL_ASSIGN_OR_RETURN(config, sandbox::ConfigForBundle(options.id, options.bundle, config));
 
   HULL_ASSIGN_OR_RETURN(std::unique_ptr<VmSandbox> vm, VmSandbox::Start(options.id, config));
   HULL_ASSIGN_OR_RETURN(sandbox::GuestBundle bundle,

@@ -142,15 +142,8 @@ Reply TaskService::Create(std::string_view payload) {
     }
     // The VM's size and settings: the config, the spec's annotations, its
     // resources.
-    HULL_ASSIGN_OR_RETURN(std::string spec_json, sandbox::ReadBundleSpec(bundle_));
-    HULL_ASSIGN_OR_RETURN(
-        sandbox::GuestBundle sized,
-        sandbox::RewriteSpecForGuest(id_, bundle_, spec_json,
-                                     [](const std::string& name, const std::string&,
-                                        bool) -> Result<std::string> { return name; }));
-    sandbox::HostConfig config = config_;
-    HULL_TRY(sandbox::ApplyAnnotations(sized.annotations, config));
-    sandbox::SizeVmForResources(sized.resources_json, config);
+    HULL_ASSIGN_OR_RETURN(sandbox::HostConfig config,
+                          sandbox::ConfigForBundle(id_, bundle_, config_));
     HULL_ASSIGN_OR_RETURN(vm_, sandbox::VmSandbox::Start(id_, config));
     HULL_ASSIGN_OR_RETURN(sandbox::GuestBundle bundle, sandbox::PrepareBundle(*vm_, id_, bundle_));
     grpc::ClientContext context;

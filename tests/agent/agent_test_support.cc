@@ -292,30 +292,7 @@ void AgentEnvironment::StartVm(const std::string& vmm) {
 std::string AgentEnvironment::Shutdown(std::chrono::seconds limit) {
   if (vm_) return vm_->Shutdown(limit);
   if (agent_pid_ <= 0) return "the agent is not running";
-  std::string problem;
-  {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + limit);
-    v1::Empty empty;
-    v1::Empty response;
-    grpc::Status status = stub_->Shutdown(&context, empty, &response);
-    if (!status.ok()) problem = "Shutdown failed: " + status.error_message() + "; ";
-  }
-  int status = 0;
-  pid_t ended = 0;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while ((ended = ::waitpid(agent_pid_, &status, WNOHANG)) == 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-  }
-  if (ended == 0) {
-    problem += "hull-agent was still running " + std::to_string(limit.count()) +
-               " s after Shutdown (killed)";
-    ::kill(agent_pid_, SIGKILL);
-    ::waitpid(agent_pid_, &status, 0);
-  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    problem += "hull-agent ended with wait status " + std::to_string(status);
-  }
+  std::string problem = ShutdownAndReap(stub_.get(), agent_pid_, "hull-agent", limit);
   agent_pid_ = -1;
   return problem;
 }

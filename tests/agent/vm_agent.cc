@@ -139,33 +139,40 @@ std::string VmAgent::Start(const VmAgentOptions& options) {
   return "";
 }
 
+std::string ShutdownAndReap(v1::Agent::Stub* stub, pid_t pid, const std::string& name,
+                            std::chrono::seconds limit) {
+  std::string problem;
+  if (stub) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + limit);
+    v1::Empty empty;
+    v1::Empty response;
+    grpc::Status status = stub->Shutdown(&context, empty, &response);
+    if (!status.ok()) problem = "Shutdown failed: " + status.error_message() + "; ";
+  }
+  int status = 0;
+  pid_t ended = 0;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while ((ended = ::waitpid(pid, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  if (ended == 0) {
+    problem +=
+        name + " was still running " + std::to_string(limit.count()) + " s after Shutdown (killed)";
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    problem += name + " ended with wait status " + std::to_string(status);
+  }
+  return problem;
+}
+
 std::string VmAgent::Shutdown(std::chrono::seconds limit) {
   std::string problem;
   if (vmm_pid_ > 0) {
-    if (stub_) {
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + limit);
-      v1::Empty empty;
-      v1::Empty response;
-      grpc::Status status = stub_->Shutdown(&context, empty, &response);
-      if (!status.ok()) problem = "Shutdown failed: " + status.error_message() + "; ";
-    }
-    int status = 0;
-    pid_t ended = 0;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while ((ended = ::waitpid(vmm_pid_, &status, WNOHANG)) == 0 &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(50ms);
-    }
-    if (ended == 0) {
-      problem += "hull-vmm was still running " + std::to_string(limit.count()) +
-                 " s after Shutdown (killed)";
-      ::kill(vmm_pid_, SIGKILL);
-      ::waitpid(vmm_pid_, &status, 0);
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      problem += "hull-vmm ended with wait status " + std::to_string(status) +
-                 "; its log: " + ReadLog(log_);
-    }
+    problem = ShutdownAndReap(stub_.get(), vmm_pid_, "hull-vmm", limit);
+    if (!problem.empty()) problem += "; its log: " + ReadLog(log_);
     vmm_pid_ = -1;
   }
   if (virtiofsd_pid_ > 0) {

@@ -21,6 +21,12 @@ namespace hull::agent::testing {
 inline constexpr const char* kGuestShare = "/run/hull/storage/share";
 inline constexpr const char* kGuestMac = "02:00:00:00:09:02";
 
+// The Shutdown RPC, then `pid` (the agent, or the hull-vmm around it) must
+// end by itself with status 0 within `limit`; it is killed if it does not.
+// Empty on success, else what went wrong, naming the process as `name`.
+std::string ShutdownAndReap(hull::agent::v1::Agent::Stub* stub, pid_t pid, const std::string& name,
+                            std::chrono::seconds limit);
+
 struct VmAgentOptions {
   std::string vmm;
   std::string kernel;

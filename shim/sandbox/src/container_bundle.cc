@@ -134,6 +134,20 @@ Result<GuestBundle> RewriteSpecForGuest(const std::string& container_id, const s
   return result;
 }
 
+Result<HostConfig> ConfigForBundle(const std::string& container_id, const std::string& bundle,
+                                   HostConfig config) {
+  HULL_ASSIGN_OR_RETURN(std::string spec_json, ReadBundleSpec(bundle));
+  HULL_ASSIGN_OR_RETURN(GuestBundle sized,
+                        RewriteSpecForGuest(container_id, bundle, spec_json,
+                                            [](const std::string& name, const std::string&,
+                                               bool) -> Result<std::string> {
+                                              return std::string(kGuestShareRoot) + "/" + name;
+                                            }));
+  HULL_TRY(ApplyAnnotations(sized.annotations, config).WithContext(bundle + "/config.json"));
+  SizeVmForResources(sized.resources_json, config);
+  return config;
+}
+
 Result<GuestBundle> PrepareBundle(VmSandbox& sandbox, const std::string& container_id,
                                   const std::string& bundle) {
   HULL_ASSIGN_OR_RETURN(std::string spec_json, ReadBundleSpec(bundle));

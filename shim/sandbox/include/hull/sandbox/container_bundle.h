@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "hull/common/result.h"
+#include "hull/sandbox/host_config.h"
 #include "hull/sandbox/vm_sandbox.h"
 
 namespace hull::sandbox {
@@ -40,6 +41,13 @@ using ShareFunction =
     std::function<Result<std::string>(const std::string&, const std::string&, bool)>;
 Result<GuestBundle> RewriteSpecForGuest(const std::string& container_id, const std::string& bundle,
                                         const std::string& spec_json, const ShareFunction& share);
+
+// The settings of the sandbox for `bundle`, before its VM exists: `config`
+// with the spec's io.hull.* annotations applied and the VM grown for its
+// linux.resources. The spec is checked as PrepareBundle checks it; nothing
+// is shared.
+Result<HostConfig> ConfigForBundle(const std::string& container_id, const std::string& bundle,
+                                   HostConfig config);
 
 // RewriteSpecForGuest with the sandbox's Share(); shares are named
 // "<container_id>/rootfs" and "<container_id>/mounts/<n>", so
