@@ -1,16 +1,21 @@
 // The hull CLI end to end, in the kvm-sandbox's L1 (real KVM, vhost-vsock,
 // virtiofsd): `hull run` of a locally built busybox bundle in a fresh
 // microVM, its stdio, exit status, signals and volumes; bad input gets an
-// error that names the problem; and every run, good or bad, leaves nothing
+// error that names the problem; a container given a pod network namespace
+// (as CNI leaves one) uses its interface through the VM; and every run, good or bad, leaves nothing
 // behind under its state root (no sandbox directory, mount or process).
 //
 // Environment: HULL_BIN (the hull binary), HULL_ROOTFS (the busybox
 // bundle's rootfs), HULL_KERNEL (the guest kernel).
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -370,6 +375,122 @@ TEST_F(HullCli, BadConfigAndAnnotationsNameTheKey) {
   Outcome annotated = Hull({"run", "--bundle", bundle, "ann1"});
   EXPECT_EQ(annotated.status, 1);
   EXPECT_NE(annotated.err.find("io.hull.kernel"), std::string::npos) << annotated.err;
+}
+
+// Runs a shell command; whether it exited 0.
+bool Shell(const std::string& command) { return std::system(command.c_str()) == 0; }
+
+std::string ShellOutput(const std::string& command) {
+  std::string text;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return text;
+  char buffer[4096];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) text.append(buffer, n);
+  ::pclose(pipe);
+  return text;
+}
+
+TEST_F(HullCli, APodNetworkNamespaceReachesTheContainerThroughTheVm) {
+  // What CNI's bridge/ptp plugins leave: a namespace with eth0 (a veth whose
+  // peer is on the host, 10.88.0.1), an address and a default route.
+  const std::string ns = "hull-cli-net-" + std::to_string(::getpid());
+  const std::string in_ns = "ip -n " + ns + " ";
+  ASSERT_TRUE(Shell("ip netns add " + ns));
+  struct Cleanup {
+    std::string ns;
+    ~Cleanup() {
+      (void)std::system(("ip netns delete " + ns + " 2>/dev/null").c_str());
+      (void)std::system("ip link delete hullcli0 2>/dev/null");
+    }
+  } cleanup{ns};
+  for (const std::string& command : std::vector<std::string>{
+           "ip link add name hullcli0 type veth peer name eth0 netns " + ns,
+           "ip addr add 10.88.0.1/24 dev hullcli0", "ip link set hullcli0 up",
+           in_ns + "link set eth0 address 02:88:00:00:00:02",
+           in_ns + "addr add 10.88.0.2/24 dev eth0", in_ns + "link set eth0 up",
+           in_ns + "route add default via 10.88.0.1"}) {
+    ASSERT_TRUE(Shell(command)) << command;
+  }
+
+  // The host end of a TCP stream from the container: every byte is checked
+  // against the pattern the container sends.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = 0;
+  ASSERT_EQ(::inet_pton(AF_INET, "10.88.0.1", &address.sin_addr), 1);
+  // SAFETY: sockaddr_in is the sockaddr of an AF_INET socket.
+  ASSERT_EQ(::bind(listener, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  socklen_t length = sizeof(address);
+  // SAFETY: as above.
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const unsigned port = ntohs(address.sin_port);
+  constexpr size_t kStreamBytes = 8u << 20;
+  const std::string line = "hull-network-test\n";
+  size_t received = 0;
+  size_t first_wrong = std::string::npos;
+  std::thread server([&] {
+    pollfd ready{listener, POLLIN, 0};
+    if (::poll(&ready, 1, 600000) != 1) return;
+    const int connection = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (connection < 0) return;
+    char buffer[65536];
+    ssize_t n = 0;
+    while ((n = ::read(connection, buffer, sizeof(buffer))) > 0) {
+      for (ssize_t i = 0; i < n; ++i, ++received) {
+        if (first_wrong == std::string::npos && buffer[i] != line[received % line.size()]) {
+          first_wrong = received;
+        }
+      }
+    }
+    ::close(connection);
+  });
+
+  const std::string bundle =
+      Bundle("net",
+             {"sh", "-c",
+              "ip -o addr show dev eth0; ip -o link show dev eth0; ip route; "
+              "ping -c 1 -W 20 10.88.0.1 >/dev/null && echo ping-ok; "
+              "yes hull-network-test | head -c " +
+                  std::to_string(kStreamBytes) + " | nc 10.88.0.1 " + std::to_string(port) +
+                  " && echo sent"},
+             [&](Json& spec) {
+               spec["linux"]["namespaces"][1] = {{"type", "network"}, {"path", "/run/netns/" + ns}};
+               for (const char* set : {"bounding", "effective", "permitted"}) {
+                 spec["process"]["capabilities"][set].push_back("CAP_NET_RAW");
+               }
+             });
+  Outcome run = Hull({"run", "--bundle", bundle, "net1"});
+  ::shutdown(listener, SHUT_RDWR);
+  server.join();
+  ::close(listener);
+  EXPECT_EQ(run.status, 0) << run.out << run.err;
+  // The guest's eth0 is the namespace's: its MAC, address and route.
+  EXPECT_NE(run.out.find("inet 10.88.0.2/24"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("02:88:00:00:00:02"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("default via 10.88.0.1 dev eth0"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("ping-ok"), std::string::npos) << run.out << run.err;
+  EXPECT_NE(run.out.find("sent"), std::string::npos) << run.out << run.err;
+  EXPECT_EQ(received, kStreamBytes);
+  EXPECT_EQ(first_wrong, std::string::npos) << "the stream differs from byte " << first_wrong;
+
+  // Nothing left in the namespace: no tap, no redirect on eth0.
+  const std::string links = ShellOutput(in_ns + "link show");
+  EXPECT_EQ(links.find("hull_tap"), std::string::npos) << links;
+  const std::string qdiscs = ShellOutput("ip netns exec " + ns + " tc qdisc show dev eth0");
+  EXPECT_EQ(qdiscs.find("ingress"), std::string::npos) << qdiscs;
+}
+
+TEST_F(HullCli, TheHostsOwnNetworkNamespaceIsRefused) {
+  const std::string bundle = Bundle("hostnet", {"true"}, [](Json& spec) {
+    spec["linux"]["namespaces"][1] = {{"type", "network"}, {"path", "/proc/1/ns/net"}};
+  });
+  Outcome run = Hull({"run", "--bundle", bundle, "hostnet1"});
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.err.find("host's own network namespace"), std::string::npos) << run.err;
 }
 
 }  // namespace

@@ -221,4 +221,21 @@ Result<void> Netlink::AddRoute(const RouteSpec& route) {
   return Request(BuildNewRoute(seq, route), seq, DescribeRoute(route));
 }
 
+Result<void> Netlink::AddRedirect(int from, int to) {
+  uint32_t seq = NextSeq();
+  HULL_TRY(
+      Request(BuildNewIngressQdisc(seq, from), seq,
+              "RTM_NEWQDISC ingress on " + IndexText(from) + " (is sch_ingress in the kernel?)"));
+  seq = NextSeq();
+  return Request(BuildRedirectFilter(seq, from, to), seq,
+                 "RTM_NEWTFILTER u32 mirred redirect from " + IndexText(from) + " to " +
+                     IndexText(to) + " (are cls_u32 and act_mirred in the kernel?)");
+}
+
+Result<void> Netlink::DeleteIngressQdisc(int index) {
+  const uint32_t seq = NextSeq();
+  return Request(BuildDeleteIngressQdisc(seq, index), seq,
+                 "RTM_DELQDISC ingress on " + IndexText(index));
+}
+
 }  // namespace hull::agent::net

@@ -2,13 +2,19 @@
 // attributes, each padded to 4 bytes. Headers are copied in with memcpy so
 // that the byte buffer needs no alignment.
 
+#include <arpa/inet.h>
 #include <linux/if_addr.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_mirred.h>
 #include <net/if.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -65,6 +71,22 @@ class MessageBuilder {
     Attribute(type, address.bytes.data(), address.size());
   }
 
+  // A nested attribute: its header now, its length when EndNested(at)
+  // closes it.
+  size_t BeginNested(uint16_t type) {
+    const size_t at = bytes_.size();
+    rtattr header{};
+    header.rta_type = static_cast<uint16_t>(type | NLA_F_NESTED);
+    AppendRaw(&header, sizeof(header));
+    return at;
+  }
+  void EndNested(size_t at) {
+    const size_t length = bytes_.size() - at;
+    HULL_CHECK(length <= UINT16_MAX);
+    const auto value = static_cast<uint16_t>(length);
+    std::memcpy(bytes_.data() + at + offsetof(rtattr, rta_len), &value, sizeof(value));
+  }
+
   std::vector<uint8_t> Finish() && {
     HULL_CHECK(bytes_.size() <= UINT32_MAX);
     const auto length = static_cast<uint32_t>(bytes_.size());
@@ -92,6 +114,27 @@ std::vector<uint8_t> BuildDump(uint16_t type, uint32_t seq, const auto& family_h
 uint8_t FamilyByte(int family) {
   HULL_CHECK(family == AF_UNSPEC || family == AF_INET || family == AF_INET6);
   return static_cast<uint8_t>(family);
+}
+
+// The fixed header of qdisc and filter requests on device `index`.
+tcmsg TrafficControlHeader(int index, uint32_t handle, uint32_t parent, uint32_t info) {
+  tcmsg header{};
+  header.tcm_family = AF_UNSPEC;
+  header.tcm_ifindex = index;
+  header.tcm_handle = handle;
+  header.tcm_parent = parent;
+  header.tcm_info = info;
+  return header;
+}
+
+// The ingress qdisc's handle, ffff:0 (TC_H_MAKE(TC_H_INGRESS, 0)).
+constexpr uint32_t kIngressHandle = 0xffff0000u;
+
+std::vector<uint8_t> BuildIngressQdisc(uint16_t type, uint16_t flags, uint32_t seq, int index) {
+  MessageBuilder message(type, flags, seq);
+  message.AppendHeader(TrafficControlHeader(index, kIngressHandle, TC_H_INGRESS, 0));
+  message.AttributeString(TCA_KIND, "ingress");
+  return std::move(message).Finish();
 }
 
 }  // namespace
@@ -177,6 +220,48 @@ std::vector<uint8_t> BuildNewRoute(uint32_t seq, const RouteSpec& route) {
   if (route.source.has_value()) message.AttributeAddress(RTA_PREFSRC, *route.source);
   if (route.oif > 0) message.AttributeU32(RTA_OIF, static_cast<uint32_t>(route.oif));
   if (route.metric > 0) message.AttributeU32(RTA_PRIORITY, route.metric);
+  return std::move(message).Finish();
+}
+
+std::vector<uint8_t> BuildNewIngressQdisc(uint32_t seq, int index) {
+  return BuildIngressQdisc(RTM_NEWQDISC, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, index);
+}
+
+std::vector<uint8_t> BuildDeleteIngressQdisc(uint32_t seq, int index) {
+  return BuildIngressQdisc(RTM_DELQDISC, NLM_F_ACK, seq, index);
+}
+
+std::vector<uint8_t> BuildRedirectFilter(uint32_t seq, int index, int target) {
+  MessageBuilder message(RTM_NEWTFILTER, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
+  // Priority 1, every protocol (ETH_P_ALL in network byte order), under the
+  // ingress qdisc.
+  const uint32_t info = (1u << 16) | htons(ETH_P_ALL);
+  message.AppendHeader(TrafficControlHeader(index, 0, kIngressHandle, info));
+  // u32 rather than matchall: every kernel with tc has u32 (matchall is a
+  // later, optional classifier). One key that matches every frame: mask 0.
+  message.AttributeString(TCA_KIND, "u32");
+  const size_t options = message.BeginNested(TCA_OPTIONS);
+  tc_u32_sel selector{};  // then its one key (the header ends in a flexible array)
+  selector.flags = TC_U32_TERMINAL;
+  selector.nkeys = 1;
+  const tc_u32_key key{};
+  std::array<uint8_t, sizeof(tc_u32_sel) + sizeof(tc_u32_key)> selector_bytes{};
+  std::memcpy(selector_bytes.data(), &selector, sizeof(selector));
+  std::memcpy(selector_bytes.data() + sizeof(selector), &key, sizeof(key));
+  message.Attribute(TCA_U32_SEL, selector_bytes.data(), selector_bytes.size());
+  const size_t actions = message.BeginNested(TCA_U32_ACT);
+  const size_t first = message.BeginNested(1);  // actions are numbered from 1
+  message.AttributeString(TCA_ACT_KIND, "mirred");
+  const size_t mirred_options = message.BeginNested(TCA_ACT_OPTIONS);
+  tc_mirred parameters{};
+  parameters.action = TC_ACT_STOLEN;
+  parameters.eaction = TCA_EGRESS_REDIR;
+  parameters.ifindex = static_cast<uint32_t>(target);
+  message.Attribute(TCA_MIRRED_PARMS, &parameters, sizeof(parameters));
+  message.EndNested(mirred_options);
+  message.EndNested(first);
+  message.EndNested(actions);
+  message.EndNested(options);
   return std::move(message).Finish();
 }
 

@@ -36,7 +36,8 @@ ChildProcess::~ChildProcess() {
 }
 
 Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
-                                         const std::string& log_path) {
+                                         const std::string& log_path,
+                                         const std::vector<int>& pass_fds) {
   if (argv.empty()) return Error(EINVAL, "spawn: no program");
   const std::string& program = argv[0];
   UniqueFd log(RetryOnEintr(
@@ -50,6 +51,22 @@ Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, null.Get(), STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, log.Get(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, log.Get(), STDERR_FILENO);
+  // Copies above every target number first, so that no dup2 onto 3 + i
+  // overwrites a source still to be copied; dup2 clears FD_CLOEXEC on the
+  // target only, and the copies close at exec.
+  constexpr int kFirstPassed = 3;
+  std::vector<UniqueFd> sources;
+  for (size_t i = 0; i < pass_fds.size(); ++i) {
+    const int above = kFirstPassed + static_cast<int>(pass_fds.size());
+    UniqueFd copy(::fcntl(pass_fds[i], F_DUPFD_CLOEXEC, above));
+    if (!copy) {
+      posix_spawn_file_actions_destroy(&actions);
+      return Error::FromErrno(errno,
+                              "passing fd " + std::to_string(pass_fds[i]) + " to " + program);
+    }
+    posix_spawn_file_actions_adddup2(&actions, copy.Get(), kFirstPassed + static_cast<int>(i));
+    sources.push_back(std::move(copy));
+  }
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   // Its own process group (a terminal's ^C reaches only us, and we decide),

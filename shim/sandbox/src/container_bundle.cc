@@ -39,8 +39,45 @@ Result<std::string> ReadBundleSpec(const std::string& bundle) {
   return text.str();
 }
 
+Result<std::map<std::string, std::string>> ReadBundleAnnotations(const std::string& bundle) {
+  HULL_ASSIGN_OR_RETURN(std::string spec_json, ReadBundleSpec(bundle));
+  Json spec = Json::parse(spec_json, nullptr, /*allow_exceptions=*/false);
+  if (spec.is_discarded() || !spec.is_object()) {
+    return Error(EINVAL, bundle + "/config.json is no JSON object");
+  }
+  std::map<std::string, std::string> annotations;
+  if (auto found = spec.find("annotations"); found != spec.end() && found->is_object()) {
+    for (const auto& [key, value] : found->items()) {
+      if (value.is_string()) annotations[key] = value.get<std::string>();
+    }
+  }
+  return annotations;
+}
+
+PodRole PodRoleOf(const std::map<std::string, std::string>& annotations) {
+  auto value = [&](const char* key) {
+    auto it = annotations.find(key);
+    return it == annotations.end() ? std::string() : it->second;
+  };
+  PodRole role;
+  std::string type = value("io.kubernetes.cri.container-type");
+  role.sandbox_id = value("io.kubernetes.cri.sandbox-id");
+  if (type.empty()) {
+    type = value("io.kubernetes.cri-o.ContainerType");
+    role.sandbox_id = value("io.kubernetes.cri-o.SandboxID");
+  }
+  role.is_sandbox = type == "sandbox";
+  return role;
+}
+
+std::string SandboxIdFor(const std::string& id, const PodRole& role) {
+  if (role.is_sandbox || role.sandbox_id.empty()) return id;
+  return role.sandbox_id;
+}
+
 Result<GuestBundle> RewriteSpecForGuest(const std::string& container_id, const std::string& bundle,
-                                        const std::string& spec_json, const ShareFunction& share) {
+                                        const std::string& spec_json, const ShareFunction& share,
+                                        const NamespaceJoin& join) {
   HULL_TRY(ValidateId("container", container_id));
   // The agent's parser first: precise errors for a bad config.json.
   HULL_TRY(oci::ParseSpec(spec_json).WithContext(bundle + "/config.json"));
@@ -93,8 +130,16 @@ Result<GuestBundle> RewriteSpecForGuest(const std::string& container_id, const s
                        "the isolation boundary); run the container without one (rootful)");
         }
         if (type == "network") {
-          result.ignored.push_back("the network namespace (containers use the VM's network)");
+          if (auto path = ns.find("path"); path != ns.end() && path->is_string()) {
+            result.network_namespace = path->get<std::string>();
+          }
           continue;
+        }
+        if (ns.contains("path") && join && ns["path"].is_string()) {
+          if (std::optional<std::string> guest = join(type, ns["path"].get<std::string>())) {
+            kept.push_back(Json{{"type", type}, {"path", *guest}});
+            continue;
+          }
         }
         if (ns.contains("path")) {
           result.ignored.push_back("the " + type + " namespace path " + ns["path"].dump() +
@@ -145,17 +190,19 @@ Result<HostConfig> ConfigForBundle(const std::string& container_id, const std::s
                                             }));
   HULL_TRY(ApplyAnnotations(sized.annotations, config).WithContext(bundle + "/config.json"));
   SizeVmForResources(sized.resources_json, config);
+  config.network_namespace = sized.network_namespace;
   return config;
 }
 
 Result<GuestBundle> PrepareBundle(VmSandbox& sandbox, const std::string& container_id,
-                                  const std::string& bundle) {
+                                  const std::string& bundle, const NamespaceJoin& join) {
   HULL_ASSIGN_OR_RETURN(std::string spec_json, ReadBundleSpec(bundle));
-  Result<GuestBundle> prepared =
-      RewriteSpecForGuest(container_id, bundle, spec_json,
-                          [&](const std::string& name, const std::string& path, bool read_only) {
-                            return sandbox.Share(name, path, read_only);
-                          });
+  Result<GuestBundle> prepared = RewriteSpecForGuest(
+      container_id, bundle, spec_json,
+      [&](const std::string& name, const std::string& path, bool read_only) {
+        return sandbox.Share(name, path, read_only);
+      },
+      join);
   if (!prepared.ok()) (void)sandbox.Unshare(container_id);
   return prepared;
 }

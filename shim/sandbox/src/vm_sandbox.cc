@@ -126,6 +126,24 @@ Result<std::unique_ptr<VmSandbox>> VmSandbox::Start(const std::string& id,
 }
 
 Result<void> VmSandbox::Launch(const HostConfig& config) {
+  // The network first: a namespace we must refuse is refused before any
+  // process starts.
+  std::vector<int> tap_fds;
+  std::vector<std::string> net_flags;
+  if (!config.network_namespace.empty()) {
+    HULL_ASSIGN_OR_RETURN(network_, PodNetwork::Attach(config.network_namespace));
+    // For CleanupStale: the namespace, then the interfaces that carry a redirect.
+    std::ofstream record(dir_ + "/network");
+    record << config.network_namespace << "\n";
+    for (size_t i = 0; i < network_->interfaces().size(); ++i) {
+      const MirroredInterface& mirrored = network_->interfaces()[i];
+      record << mirrored.name << "\n";
+      tap_fds.push_back(network_->tap_fds()[i].Get());
+      net_flags.push_back("--net");
+      net_flags.push_back("fd=" + std::to_string(3 + i) + ",mac=" + mirrored.mac);
+    }
+  }
+
   shared_ = dir_ + "/shared";
   if (::mkdir(shared_.c_str(), 0755) != 0) return Error::FromErrno(errno, "mkdir " + shared_);
   // A mount point of its own, shared, so that binds made under it later
@@ -160,14 +178,27 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
   const std::string console = dir_ + "/console.log";
   for (int attempt = 0;; ++attempt) {
     cid_ = RandomCid();
-    HULL_ASSIGN_OR_RETURN(
-        vmm_,
-        ChildProcess::Spawn(
-            {config.vmm, "--kernel", config.kernel, "--initrd", config.initramfs, "--mem",
-             std::to_string(config.memory_mib), "--cpus", std::to_string(config.vcpus), "--vsock",
-             std::to_string(cid_), "--fs", "tag=share,socket=" + fs_socket, "--serial",
-             "file:" + console, "--log-level", config.log_level, "--cmdline", cmdline},
-            vmm_log));
+    std::vector<std::string> argv = {config.vmm,
+                                     "--kernel",
+                                     config.kernel,
+                                     "--initrd",
+                                     config.initramfs,
+                                     "--mem",
+                                     std::to_string(config.memory_mib),
+                                     "--cpus",
+                                     std::to_string(config.vcpus),
+                                     "--vsock",
+                                     std::to_string(cid_),
+                                     "--fs",
+                                     "tag=share,socket=" + fs_socket,
+                                     "--serial",
+                                     "file:" + console,
+                                     "--log-level",
+                                     config.log_level,
+                                     "--cmdline",
+                                     cmdline};
+    argv.insert(argv.end(), net_flags.begin(), net_flags.end());
+    HULL_ASSIGN_OR_RETURN(vmm_, ChildProcess::Spawn(argv, vmm_log, tap_fds));
     std::ofstream(dir_ + "/vmm.pid") << vmm_.pid();
     LogEvent(spdlog::level::debug, "vmm_started", Kv("sandbox", id_), Kv("pid", vmm_.pid()),
              Kv("cid", cid_));
@@ -219,6 +250,7 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
   storage->set_source("share");
   storage->set_fstype("virtiofs");
   storage->set_mount_point(kGuestShareRoot);
+  if (network_) network_->Describe(request);
   v1::Empty empty;
   grpc::Status status = stub_->CreateSandbox(&context, request, &empty);
   if (!status.ok())
@@ -298,6 +330,14 @@ void VmSandbox::Cleanup() {
   channel_.reset();
   if (vmm_.running()) vmm_.Stop(0ms);
   if (virtiofsd_.running()) virtiofsd_.Stop(2000ms);
+  if (network_) {
+    // hull-vmm is gone: the taps go with our fds; the redirects we remove.
+    if (Result<void> detached = network_->Detach(); !detached.ok()) {
+      LogEvent(spdlog::level::warn, "network_detach_failed", Kv("sandbox", id_),
+               Kv("error", detached.error().ToString()));
+    }
+    network_.reset();
+  }
   for (auto it = shares_.rbegin(); it != shares_.rend(); ++it) {
     ::umount2(it->second.c_str(), MNT_DETACH);
   }
@@ -333,6 +373,15 @@ Result<void> VmSandbox::CleanupStale(const std::string& state_root, const std::s
     if (text.find(dir + "/") == std::string::npos) continue;
     ::kill(pid, SIGKILL);
     for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(20ms);
+  }
+  if (std::ifstream record(dir + "/network"); record) {
+    std::string netns;
+    std::getline(record, netns);
+    std::vector<std::string> names;
+    for (std::string name; std::getline(record, name);) {
+      if (!name.empty()) names.push_back(name);
+    }
+    if (!netns.empty()) HULL_TRY(PodNetwork::DetachStale(netns, names));
   }
   std::vector<std::string> mounts = MountsUnder(dir);
   for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);

@@ -25,9 +25,11 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
   ~ChildProcess();
 
-  // argv[0] is the program's path. Errors name the program.
+  // argv[0] is the program's path. Errors name the program. The child gets
+  // `pass_fds` (ours, left open) as its fds 3, 4, ... in that order.
   static Result<ChildProcess> Spawn(const std::vector<std::string>& argv,
-                                    const std::string& log_path);
+                                    const std::string& log_path,
+                                    const std::vector<int>& pass_fds = {});
 
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }

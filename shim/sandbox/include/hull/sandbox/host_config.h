@@ -29,6 +29,10 @@ struct HostConfig {
   std::string log_level = "warn";  // hull-vmm's and the agent's
   std::string state_root = "/run/hull";
   std::chrono::seconds agent_timeout{120};
+  // Per sandbox, from the bundle's linux.namespaces (never from a config
+  // file or an annotation): the pod network namespace whose interfaces the
+  // VM takes over (PodNetwork); empty: the VM has no network device.
+  std::string network_namespace;
 };
 
 // Compiled-in paths; the kernel from $HULL_KERNEL, else the build's, else the

@@ -4,9 +4,11 @@
 // directory, starts virtiofsd on its shared directory and hull-vmm with the
 // guest kernel, the agent initramfs and a vsock device, waits for hull-agent
 // to answer over vsock and creates the guest's sandbox (the share mounted at
-// /run/hull/storage/share). Containers' root file systems and volumes reach
-// the guest by Share() (bind mounts into the shared directory, which is a
-// shared mount so they propagate into virtiofsd's mount namespace).
+// /run/hull/storage/share). When config.network_namespace names a pod's
+// network namespace, its interfaces are mirrored into the VM (PodNetwork):
+// one virtio-net device each, configured by the agent. Containers' root file systems and volumes
+// reach the guest by Share() (bind mounts into the shared directory, which is a shared mount so
+// they propagate into virtiofsd's mount namespace).
 //
 // Every failure names what failed and how to fix it, and leaves nothing
 // behind: processes are killed and reaped, mounts undone, the directory
@@ -16,6 +18,7 @@
 //     shared/        the virtio-fs share (a mount point)
 //     fs.sock        virtiofsd's vhost-user socket
 //     vmm.log, virtiofsd.log, console.log
+//     vmm.pid, virtiofsd.pid, network   what CleanupStale needs
 
 #include <chrono>
 #include <memory>
@@ -26,6 +29,7 @@
 #include "hull/common/result.h"
 #include "hull/sandbox/child_process.h"
 #include "hull/sandbox/host_config.h"
+#include "hull/sandbox/pod_network.h"
 
 namespace hull::sandbox {
 
@@ -52,6 +56,8 @@ class VmSandbox {
   const std::string& dir() const { return dir_; }
   unsigned cid() const { return cid_; }
   pid_t vmm_pid() const { return vmm_.pid(); }
+  // The mirrored pod network; nullptr when the VM has none.
+  const PodNetwork* network() const { return network_.get(); }
   v1::Agent::Stub& agent() { return *stub_; }
 
   // Makes `host_path` (a directory or a file) visible in the guest as
@@ -80,6 +86,7 @@ class VmSandbox {
   unsigned cid_ = 0;
   ChildProcess virtiofsd_;
   ChildProcess vmm_;
+  std::unique_ptr<PodNetwork> network_;
   std::vector<std::pair<std::string, std::string>> shares_;  // name, host mount point
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Agent::Stub> stub_;

@@ -50,6 +50,13 @@ class Netlink {
   // RTM_NEWROUTE with NLM_F_CREATE | NLM_F_EXCL (see RouteSpec).
   Result<void> AddRoute(const RouteSpec& route);
 
+  // Traffic control (netlink_message.h): every frame arriving on `from` is
+  // sent out of `to` (an ingress qdisc on `from`, then the redirect filter).
+  Result<void> AddRedirect(int from, int to);
+  // Removes `index`'s ingress qdisc and so its filters. ENOENT / EINVAL
+  // (none there) are errors the caller may ignore.
+  Result<void> DeleteIngressQdisc(int index);
+
  private:
   explicit Netlink(UniqueFd fd) noexcept : fd_(std::move(fd)) {}
 

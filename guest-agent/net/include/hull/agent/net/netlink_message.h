@@ -88,6 +88,16 @@ std::vector<uint8_t> BuildChangeLink(uint32_t seq, const LinkChange& change);
 std::vector<uint8_t> BuildNewAddress(uint32_t seq, int index, const Address& address);
 // NLM_F_CREATE | NLM_F_EXCL.
 std::vector<uint8_t> BuildNewRoute(uint32_t seq, const RouteSpec& route);
+// Traffic control, for the host side of a sandbox (hull_sandbox's
+// PodNetwork): an ingress qdisc on device `index` (NLM_F_CREATE |
+// NLM_F_EXCL), its removal (which removes its filters), and a u32 filter
+// matching every frame under it whose mirred action redirects every frame arriving on
+// `index` to the egress of `target` and steals it from the local stack
+// (`tc filter add dev A ingress protocol all u32 match u8 0 0 action mirred
+// egress redirect dev B`).
+std::vector<uint8_t> BuildNewIngressQdisc(uint32_t seq, int index);
+std::vector<uint8_t> BuildDeleteIngressQdisc(uint32_t seq, int index);
+std::vector<uint8_t> BuildRedirectFilter(uint32_t seq, int index, int target);
 
 // ---- Replies -------------------------------------------------------------
 
