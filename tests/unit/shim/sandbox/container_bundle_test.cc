@@ -77,7 +77,51 @@ TEST(ContainerBundle, HostNamespacesCgroupsPathAndHooksStayOnTheHost) {
   EXPECT_EQ(Json::parse(bundle->resources_json), Json::parse(R"({"pids":{"limit":10}})"));
   EXPECT_TRUE(bundle->terminal);
   EXPECT_EQ(bundle->annotations.at("io.hull.vcpus"), "2");
-  EXPECT_EQ(bundle->ignored.size(), 3u) << ::testing::PrintToString(bundle->ignored);
+  // The pod's network namespace goes to the sandbox (PodNetwork), not the guest spec.
+  EXPECT_EQ(bundle->network_namespace, "/var/run/netns/cni-1");
+  EXPECT_EQ(bundle->ignored.size(), 2u) << ::testing::PrintToString(bundle->ignored);
+}
+
+TEST(ContainerBundle, NamespacesSharedWithThePodSandboxAreJoinedInTheGuest) {
+  Json spec = MinimalSpec();
+  spec["linux"]["namespaces"] = {{{"type", "pid"}},
+                                 {{"type", "mount"}},
+                                 {{"type", "ipc"}, {"path", "/proc/42/ns/ipc"}},
+                                 {{"type", "uts"}, {"path", "/proc/42/ns/uts"}},
+                                 {{"type", "cgroup"}, {"path", "/proc/7/ns/cgroup"}}};
+  Recorder recorder;
+  std::vector<std::string> asked;
+  Result<GuestBundle> bundle = RewriteSpecForGuest(
+      "c1", "/b", spec.dump(), recorder.Function(),
+      [&](const std::string& type, const std::string& path) -> std::optional<std::string> {
+        asked.push_back(type + "=" + path);
+        if (!path.starts_with("/proc/42/")) return std::nullopt;
+        return "/proc/1/ns/" + type;
+      });
+  ASSERT_TRUE(bundle.ok()) << bundle.error().message();
+  EXPECT_EQ(asked, (std::vector<std::string>{"ipc=/proc/42/ns/ipc", "uts=/proc/42/ns/uts",
+                                             "cgroup=/proc/7/ns/cgroup"}));
+  Json rewritten = Json::parse(bundle->spec_json);
+  EXPECT_EQ(rewritten["linux"]["namespaces"], Json::parse(R"([{"type":"pid"},{"type":"mount"},
+                            {"type":"ipc","path":"/proc/1/ns/ipc"},
+                            {"type":"uts","path":"/proc/1/ns/uts"},{"type":"cgroup"}])"));
+}
+
+TEST(ContainerBundle, PodRolesFromCriAndCrioAnnotations) {
+  PodRole none = PodRoleOf({});
+  EXPECT_FALSE(none.is_sandbox);
+  EXPECT_EQ(SandboxIdFor("c1", none), "c1");
+  PodRole sandbox = PodRoleOf(
+      {{"io.kubernetes.cri.container-type", "sandbox"}, {"io.kubernetes.cri.sandbox-id", "pod1"}});
+  EXPECT_TRUE(sandbox.is_sandbox);
+  EXPECT_EQ(SandboxIdFor("pod1", sandbox), "pod1");
+  PodRole member = PodRoleOf({{"io.kubernetes.cri.container-type", "container"},
+                              {"io.kubernetes.cri.sandbox-id", "pod1"}});
+  EXPECT_FALSE(member.is_sandbox);
+  EXPECT_EQ(SandboxIdFor("c2", member), "pod1");
+  PodRole crio = PodRoleOf({{"io.kubernetes.cri-o.ContainerType", "container"},
+                            {"io.kubernetes.cri-o.SandboxID", "pod9"}});
+  EXPECT_EQ(SandboxIdFor("c3", crio), "pod9");
 }
 
 TEST(ContainerBundle, BadSpecsAreRefusedBeforeAnythingIsShared) {
