@@ -3,7 +3,9 @@
 //   ... -namespace NS -address A -publish-binary B -id ID start
 //       starts the shim daemon (this binary again, on a listening socket
 //       passed as fd 3), writes the socket's address to ./address and
-//       prints it; containerd then speaks ttrpc to it;
+//       prints it; containerd then speaks ttrpc to it. A pod's container
+//       (its spec names a CRI sandbox) gets the address of its sandbox's
+//       shim instead, and so joins that VM;
 //   ... -id ID [-bundle DIR] delete
 //       cleans up what a dead shim left and prints a DeleteResponse;
 //   (no action) the daemon: serves containerd.task.v2.Task until Shutdown.
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -29,6 +32,7 @@
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "hull/common/logging.h"
 #include "hull/common/unique_fd.h"
+#include "hull/sandbox/container_bundle.h"
 #include "hull/sandbox/host_config.h"
 #include "hull/sandbox/vm_sandbox.h"
 #include "hull/ttrpc/server.h"
@@ -103,10 +107,22 @@ bool ParseFlags(int argc, char** argv, Flags& flags, std::string& error) {
   return true;
 }
 
-// A stable name for the task's socket: FNV-1a over containerd's address,
-// the namespace and the id (containerd's own shims use a SHA-256 of the same).
-std::string SocketPath(const Flags& flags) {
-  const std::string key = flags.address + "/" + flags.ns + "/" + flags.id;
+// The sandbox (VM, and so shim) the task belongs to: its pod's sandbox for
+// a pod's container, else its own id. Read from the bundle's config.json
+// (the working directory, or -bundle).
+std::string SandboxOf(const Flags& flags) {
+  const std::string bundle = flags.bundle.empty() ? "." : flags.bundle;
+  hull::Result<std::map<std::string, std::string>> annotations =
+      hull::sandbox::ReadBundleAnnotations(bundle);
+  if (!annotations.ok()) return flags.id;
+  return hull::sandbox::SandboxIdFor(flags.id, hull::sandbox::PodRoleOf(*annotations));
+}
+
+// A stable name for a sandbox's socket: FNV-1a over containerd's address,
+// the namespace and the sandbox id (containerd's own shims use a SHA-256 of
+// the same, grouped the same way).
+std::string SocketPath(const Flags& flags, const std::string& sandbox_id) {
+  const std::string key = flags.address + "/" + flags.ns + "/" + sandbox_id;
   char hex[33];
   uint64_t a = 0xcbf29ce484222325ull;
   uint64_t b = 0x84222325cbf29ce4ull;
@@ -121,7 +137,19 @@ std::string SocketPath(const Flags& flags) {
 }
 
 int Start(const Flags& flags) {
-  const std::string path = SocketPath(flags);
+  const std::string sandbox_id = SandboxOf(flags);
+  const std::string path = SocketPath(flags, sandbox_id);
+  if (sandbox_id != flags.id) {
+    // A pod's container: its sandbox's shim serves it.
+    if (!hull::ttrpc::ConnectUnix("unix://" + path).ok()) {
+      return Fail("container " + flags.id + " belongs to pod sandbox " + sandbox_id +
+                  ", whose shim is not running (no " + path + "): start the sandbox first");
+    }
+    const std::string address = "unix://" + path;
+    std::ofstream("address") << address;
+    std::fputs(address.c_str(), stdout);
+    return 0;
+  }
   ::mkdir("/run/containerd", 0711);
   ::mkdir("/run/containerd/s", 0711);
   ::unlink(path.c_str());
@@ -180,12 +208,16 @@ int Delete(const Flags& flags, const hull::sandbox::HostConfig& config) {
     if (::getcwd(cwd, sizeof(cwd))) bundle = cwd;
   }
   if (!bundle.empty()) ::umount2((bundle + "/rootfs").c_str(), MNT_DETACH);
-  // A killed daemon could not remove its socket.
-  ::unlink(SocketPath(flags).c_str());
-  if (hull::Result<void> cleaned =
-          hull::sandbox::VmSandbox::CleanupStale(config.state_root, flags.id);
-      !cleaned.ok()) {
-    std::fprintf(stderr, "containerd-shim-hull-v2: %s\n", cleaned.error().message().c_str());
+  const std::string sandbox_id = SandboxOf(flags);
+  // A pod's container leaves the sandbox's socket and VM to the sandbox.
+  if (sandbox_id == flags.id) {
+    // A killed daemon could not remove its socket.
+    ::unlink(SocketPath(flags, sandbox_id).c_str());
+    if (hull::Result<void> cleaned =
+            hull::sandbox::VmSandbox::CleanupStale(config.state_root, flags.id);
+        !cleaned.ok()) {
+      std::fprintf(stderr, "containerd-shim-hull-v2: %s\n", cleaned.error().message().c_str());
+    }
   }
   containerd::task::v2::DeleteResponse response;
   response.set_exit_status(128 + SIGKILL);

@@ -117,77 +117,136 @@ Result<void> TaskService::Register(ttrpc::Services& services) {
 }
 
 TaskService::Process* TaskService::Find(const std::string& id, const std::string& exec_id) {
-  if (id != id_) return nullptr;
-  auto it = processes_.find(exec_id);
-  return it == processes_.end() ? nullptr : it->second.get();
+  auto container = containers_.find(id);
+  if (container == containers_.end()) return nullptr;
+  auto it = container->second->processes.find(exec_id);
+  return it == container->second->processes.end() ? nullptr : it->second.get();
 }
 
 Reply TaskService::Create(std::string_view payload) {
   HULL_ASSIGN_OR_RETURN(task::CreateTaskRequest request, Parse<task::CreateTaskRequest>(payload));
   std::unique_lock lock(mutex_);
-  if (vm_) return ttrpc::Status{StatusCode::kAlreadyExists, "this shim already runs task " + id_};
   if (!request.checkpoint().empty()) {
     return ttrpc::Status{StatusCode::kUnimplemented, "hull cannot restore a checkpoint"};
   }
-  id_ = request.id();
-  bundle_ = request.bundle();
-  Result<void> created = [&]() -> Result<void> {
-    if (request.rootfs_size() > 1) {
-      return Error(EINVAL, "more than one rootfs mount (" + std::to_string(request.rootfs_size()) +
-                               "): hull takes one (overlay or bind)");
-    }
-    if (request.rootfs_size() == 1) {
-      HULL_TRY(MountRootfs(request.rootfs(0), bundle_ + "/rootfs"));
-      rootfs_mount_ = bundle_ + "/rootfs";
-    }
-    // The VM's size and settings: the config, the spec's annotations, its
-    // resources.
-    HULL_ASSIGN_OR_RETURN(sandbox::HostConfig config,
-                          sandbox::ConfigForBundle(id_, bundle_, config_));
-    HULL_ASSIGN_OR_RETURN(vm_, sandbox::VmSandbox::Start(id_, config));
-    HULL_ASSIGN_OR_RETURN(sandbox::GuestBundle bundle, sandbox::PrepareBundle(*vm_, id_, bundle_));
-    grpc::ClientContext context;
-    v1::CreateContainerRequest create;
-    create.set_container_id(id_);
-    create.set_spec_json(bundle.spec_json);
-    create.mutable_stdio()->set_terminal(request.terminal());
-    create.mutable_stdio()->set_stdin(!request.stdin().empty());
-    v1::CreateContainerResponse response;
-    grpc::Status status = vm_->agent().CreateContainer(&context, create, &response);
-    if (!status.ok()) return Error(EINVAL, "creating the container: " + status.error_message());
-    auto process = std::make_unique<Process>();
-    process->stdin_path = request.stdin();
-    process->stdout_path = request.stdout();
-    process->stderr_path = request.stderr();
-    process->terminal = request.terminal();
-    process->pid = static_cast<uint32_t>(vm_->vmm_pid());
-    HULL_TRY(OpenStdio(*process));
-    processes_[""] = std::move(process);
-    return Ok();
-  }();
+  if (Result<void> valid = sandbox::ValidateId("container", request.id()); !valid.ok()) {
+    return ttrpc::Status{StatusCode::kInvalidArgument, valid.error().message()};
+  }
+  if (containers_.count(request.id()) != 0) {
+    return ttrpc::Status{StatusCode::kAlreadyExists, "task " + request.id() + " exists already"};
+  }
+  auto container = std::make_unique<Container>();
+  container->id = request.id();
+  container->bundle = request.bundle();
+  const bool starts_vm = vm_ == nullptr;
+  Result<void> created = CreateContainer(request, *container);
   if (!created.ok()) {
-    LogEvent(spdlog::level::err, "create_failed", Kv("id", id_),
+    LogEvent(spdlog::level::err, "create_failed", Kv("id", request.id()),
              Kv("error", created.error().message()));
-    lock.unlock();
-    TearDown();
+    if (starts_vm) {
+      containers_[request.id()] = std::move(container);  // TearDown undoes it with the VM
+      lock.unlock();
+      TearDown();
+    } else {
+      if (vm_) (void)vm_->Unshare(request.id());
+      if (!container->rootfs_mount.empty()) {
+        ::umount2(container->rootfs_mount.c_str(), MNT_DETACH);
+      }
+    }
     return created.error();
   }
+  const uint32_t pid = container->processes[""]->pid;
+  containers_[request.id()] = std::move(container);
   events::TaskCreate event;
-  event.set_container_id(id_);
-  event.set_bundle(bundle_);
+  event.set_container_id(request.id());
+  event.set_bundle(request.bundle());
   *event.mutable_rootfs() = request.rootfs();
   event.mutable_io()->set_stdin(request.stdin());
   event.mutable_io()->set_stdout(request.stdout());
   event.mutable_io()->set_stderr(request.stderr());
   event.mutable_io()->set_terminal(request.terminal());
-  event.set_pid(processes_[""]->pid);
+  event.set_pid(pid);
   publisher_.Publish("/tasks/create", event);
   task::CreateTaskResponse response;
-  response.set_pid(processes_[""]->pid);
+  response.set_pid(pid);
   return Serialized(response);
 }
 
-Result<void> TaskService::OpenStdio(Process& process) {
+Result<void> TaskService::CreateContainer(const task::CreateTaskRequest& request,
+                                          Container& container) {
+  const std::string& id = container.id;
+  if (request.rootfs_size() > 1) {
+    return Error(EINVAL, "more than one rootfs mount (" + std::to_string(request.rootfs_size()) +
+                             "): hull takes one (overlay or bind)");
+  }
+  HULL_ASSIGN_OR_RETURN(auto annotations, sandbox::ReadBundleAnnotations(container.bundle));
+  const std::string sandbox_id = sandbox::SandboxIdFor(id, sandbox::PodRoleOf(annotations));
+  if (vm_ && sandbox_id != sandbox_id_) {
+    return Error(EEXIST, "this shim runs sandbox " + sandbox_id_ + "; container " + id +
+                             " belongs to sandbox " + sandbox_id);
+  }
+  if (!vm_ && sandbox_id != id) {
+    return Error(ENOENT, "container " + id + " belongs to pod sandbox " + sandbox_id +
+                             ", which is not running in this shim: create the sandbox first");
+  }
+  if (request.rootfs_size() == 1) {
+    HULL_TRY(MountRootfs(request.rootfs(0), container.bundle + "/rootfs"));
+    container.rootfs_mount = container.bundle + "/rootfs";
+  }
+  sandbox::NamespaceJoin join;
+  if (!vm_) {
+    // The VM's size and settings: the config, the spec's annotations, its
+    // resources; its network: the spec's (pod) network namespace.
+    HULL_ASSIGN_OR_RETURN(sandbox::HostConfig config,
+                          sandbox::ConfigForBundle(id, container.bundle, config_));
+    HULL_ASSIGN_OR_RETURN(vm_, sandbox::VmSandbox::Start(id, config));
+    sandbox_id_ = id;
+  } else {
+    // A pod's container: the namespaces CRI tells it to share with the
+    // sandbox task (/proc/<its pid>/ns/..., the pid being hull-vmm's) are
+    // the sandbox container's in the guest.
+    grpc::ClientContext context;
+    v1::ContainerRequest state_request;
+    state_request.set_container_id(sandbox_id_);
+    v1::ContainerStateResponse state;
+    grpc::Status status = vm_->agent().ContainerState(&context, state_request, &state);
+    if (status.ok() && state.pid() > 0) {
+      const std::string host_prefix = "/proc/" + std::to_string(vm_->vmm_pid()) + "/";
+      const std::string guest_prefix = "/proc/" + std::to_string(state.pid()) + "/ns/";
+      join = [host_prefix, guest_prefix](const std::string& type,
+                                         const std::string& path) -> std::optional<std::string> {
+        if (!path.starts_with(host_prefix)) return std::nullopt;
+        if (type != "ipc" && type != "uts" && type != "pid") return std::nullopt;
+        std::optional<oci::NamespaceType> parsed = oci::NamespaceTypeFromName(type);
+        if (!parsed) return std::nullopt;
+        return guest_prefix + std::string(oci::NamespaceProcFileName(*parsed));
+      };
+    }
+  }
+  HULL_ASSIGN_OR_RETURN(sandbox::GuestBundle bundle,
+                        sandbox::PrepareBundle(*vm_, id, container.bundle, join));
+  grpc::ClientContext context;
+  v1::CreateContainerRequest create;
+  create.set_container_id(id);
+  create.set_spec_json(bundle.spec_json);
+  create.mutable_stdio()->set_terminal(request.terminal());
+  create.mutable_stdio()->set_stdin(!request.stdin().empty());
+  v1::CreateContainerResponse response;
+  grpc::Status status = vm_->agent().CreateContainer(&context, create, &response);
+  if (!status.ok()) return Error(EINVAL, "creating the container: " + status.error_message());
+  auto process = std::make_unique<Process>();
+  process->stdin_path = request.stdin();
+  process->stdout_path = request.stdout();
+  process->stderr_path = request.stderr();
+  process->terminal = request.terminal();
+  process->pid = static_cast<uint32_t>(vm_->vmm_pid());
+  Process& init = *process;
+  container.processes[""] = std::move(process);
+  HULL_TRY(OpenStdio(id, init));
+  return Ok();
+}
+
+Result<void> TaskService::OpenStdio(const std::string& container_id, Process& process) {
   auto open_output = [](const std::string& path) -> Result<int> {
     if (path.find("://") != std::string::npos) {
       return Error(EINVAL, "stdio URI " + path + ": hull takes FIFOs and files only");
@@ -201,12 +260,12 @@ Result<void> TaskService::OpenStdio(Process& process) {
   if (!process.stdout_path.empty()) {
     HULL_ASSIGN_OR_RETURN(process.stdout_fd, open_output(process.stdout_path));
     process.out = std::make_unique<sandbox::OutputRelay>(
-        agent, id_, process.exec_id, v1::ReadOutputRequest::STDOUT, process.stdout_fd);
+        agent, container_id, process.exec_id, v1::ReadOutputRequest::STDOUT, process.stdout_fd);
   }
   if (!process.stderr_path.empty() && !process.terminal) {
     HULL_ASSIGN_OR_RETURN(process.stderr_fd, open_output(process.stderr_path));
     process.err = std::make_unique<sandbox::OutputRelay>(
-        agent, id_, process.exec_id, v1::ReadOutputRequest::STDERR, process.stderr_fd);
+        agent, container_id, process.exec_id, v1::ReadOutputRequest::STDERR, process.stderr_fd);
   }
   if (!process.stdin_path.empty()) {
     // Non-blocking, so the open does not wait for containerd's writer; then
@@ -215,8 +274,8 @@ Result<void> TaskService::OpenStdio(Process& process) {
     process.stdin_fd = ::open(process.stdin_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (process.stdin_fd < 0) return Error::FromErrno(errno, "opening " + process.stdin_path);
     ::fcntl(process.stdin_fd, F_SETFL, ::fcntl(process.stdin_fd, F_GETFL) & ~O_NONBLOCK);
-    process.in =
-        std::make_unique<sandbox::InputRelay>(agent, id_, process.exec_id, process.stdin_fd);
+    process.in = std::make_unique<sandbox::InputRelay>(agent, container_id, process.exec_id,
+                                                       process.stdin_fd);
   }
   return Ok();
 }
@@ -232,12 +291,12 @@ void TaskService::CloseStdio(Process& process) {
   }
 }
 
-void TaskService::WatchExit(Process& process) {
+void TaskService::WatchExit(const std::string& container_id, Process& process) {
   v1::Agent::Stub& agent = vm_->agent();
-  process.waiter = std::thread([this, &process, &agent] {
+  process.waiter = std::thread([this, container_id, &process, &agent] {
     grpc::ClientContext context;
     v1::ProcessRequest request;
-    request.set_container_id(id_);
+    request.set_container_id(container_id);
     request.set_exec_id(process.exec_id);
     v1::WaitProcessResponse response;
     grpc::Status status = agent.WaitProcess(&context, request, &response);
@@ -251,8 +310,8 @@ void TaskService::WatchExit(Process& process) {
       process.exited_at_ns = NowNs();
       process.status = Phase::kStopped;
       if (process.in) process.in->Stop();
-      event.set_container_id(id_);
-      event.set_id(process.exec_id.empty() ? id_ : process.exec_id);
+      event.set_container_id(container_id);
+      event.set_id(process.exec_id.empty() ? container_id : process.exec_id);
       event.set_pid(process.pid);
       event.set_exit_status(process.exit_status);
       SetTime(event.mutable_exited_at(), process.exited_at_ns);
@@ -274,14 +333,14 @@ Reply TaskService::Start(std::string_view payload) {
   if (request.exec_id().empty()) {
     grpc::ClientContext context;
     v1::ContainerRequest start;
-    start.set_container_id(id_);
+    start.set_container_id(request.id());
     v1::Empty empty;
     grpc::Status status = agent.StartContainer(&context, start, &empty);
     if (!status.ok()) return FromGrpc(status, "starting the container");
   } else {
     grpc::ClientContext context;
     v1::ExecProcessRequest exec;
-    exec.set_container_id(id_);
+    exec.set_container_id(request.id());
     exec.set_exec_id(process->exec_id);
     exec.set_process_json(process->spec_json);
     exec.mutable_stdio()->set_terminal(process->terminal);
@@ -289,18 +348,20 @@ Reply TaskService::Start(std::string_view payload) {
     v1::ExecProcessResponse response;
     grpc::Status status = agent.ExecProcess(&context, exec, &response);
     if (!status.ok()) return FromGrpc(status, "starting exec " + process->exec_id);
-    if (Result<void> opened = OpenStdio(*process); !opened.ok()) return opened.error();
+    if (Result<void> opened = OpenStdio(request.id(), *process); !opened.ok()) {
+      return opened.error();
+    }
   }
   process->status = Phase::kRunning;
-  WatchExit(*process);
+  WatchExit(request.id(), *process);
   if (request.exec_id().empty()) {
     events::TaskStart event;
-    event.set_container_id(id_);
+    event.set_container_id(request.id());
     event.set_pid(process->pid);
     publisher_.Publish("/tasks/start", event);
   } else {
     events::TaskExecStarted event;
-    event.set_container_id(id_);
+    event.set_container_id(request.id());
     event.set_exec_id(process->exec_id);
     event.set_pid(process->pid);
     publisher_.Publish("/tasks/exec-started", event);
@@ -315,7 +376,8 @@ Reply TaskService::Exec(std::string_view payload) {
   std::lock_guard lock(mutex_);
   if (!Find(request.id(), ""))
     return ttrpc::Status{StatusCode::kNotFound, "no task " + request.id()};
-  if (request.exec_id().empty() || processes_.count(request.exec_id()) != 0) {
+  auto& processes = containers_[request.id()]->processes;
+  if (request.exec_id().empty() || processes.count(request.exec_id()) != 0) {
     return ttrpc::Status{StatusCode::kAlreadyExists,
                          "exec " + request.exec_id() + " exists already"};
   }
@@ -327,9 +389,9 @@ Reply TaskService::Exec(std::string_view payload) {
   process->terminal = request.terminal();
   process->spec_json = request.spec().value();  // an OCI process, JSON (typeurl)
   process->pid = static_cast<uint32_t>(vm_->vmm_pid());
-  processes_[request.exec_id()] = std::move(process);
+  processes[request.exec_id()] = std::move(process);
   events::TaskExecAdded event;
-  event.set_container_id(id_);
+  event.set_container_id(request.id());
   event.set_exec_id(request.exec_id());
   publisher_.Publish("/tasks/exec-added", event);
   return Empty();
@@ -338,6 +400,8 @@ Reply TaskService::Exec(std::string_view payload) {
 Reply TaskService::Delete(std::string_view payload) {
   HULL_ASSIGN_OR_RETURN(task::DeleteRequest request, Parse<task::DeleteRequest>(payload));
   std::unique_ptr<Process> removed;
+  std::unique_ptr<Container> container;  // the whole container, when its init is deleted
+  bool last = false;
   {
     std::lock_guard lock(mutex_);
     Process* process = Find(request.id(), request.exec_id());
@@ -346,16 +410,24 @@ Reply TaskService::Delete(std::string_view payload) {
       return ttrpc::Status{StatusCode::kFailedPrecondition,
                            "exec " + request.exec_id() + " still runs"};
     }
+    auto& processes = containers_[request.id()]->processes;
+    removed = std::move(processes[request.exec_id()]);
+    processes.erase(request.exec_id());
     if (request.exec_id().empty()) {
-      grpc::ClientContext context;
-      v1::DeleteContainerRequest remove;
-      remove.set_container_id(id_);
-      remove.set_force(true);
-      v1::Empty empty;
-      (void)vm_->agent().DeleteContainer(&context, remove, &empty);
+      container = std::move(containers_[request.id()]);
+      containers_.erase(request.id());
+      last = containers_.empty();
+      if (!last) {
+        // Others still run in the VM: this one goes from it alone.
+        grpc::ClientContext context;
+        v1::DeleteContainerRequest remove;
+        remove.set_container_id(request.id());
+        remove.set_force(true);
+        v1::Empty empty;
+        (void)vm_->agent().DeleteContainer(&context, remove, &empty);
+        (void)vm_->Unshare(request.id());
+      }
     }
-    removed = std::move(processes_[request.exec_id()]);
-    processes_.erase(request.exec_id());
   }
   if (removed->waiter.joinable()) removed->waiter.join();
   CloseStdio(*removed);
@@ -369,22 +441,38 @@ Reply TaskService::Delete(std::string_view payload) {
   event.set_pid(removed->pid);
   event.set_exit_status(removed->exit_status);
   *event.mutable_exited_at() = response.exited_at();
-  if (request.exec_id().empty()) TearDown();
+  if (container) {
+    if (last) {
+      // The VM's last container: the VM goes (its processes end first,
+      // so the exec watchers return), then the container's mounts.
+      std::map<std::string, std::unique_ptr<Container>> one;
+      one[request.id()] = std::move(container);
+      TearDown(std::move(one));
+    } else {
+      for (auto& [exec_id, process] : container->processes) {
+        (void)exec_id;
+        if (process->waiter.joinable()) process->waiter.join();
+        CloseStdio(*process);
+      }
+      if (!container->rootfs_mount.empty()) {
+        ::umount2(container->rootfs_mount.c_str(), MNT_DETACH);
+      }
+    }
+  }
   publisher_.Publish("/tasks/delete", event);
   return Serialized(response);
 }
 
-void TaskService::TearDown() {
+void TaskService::TearDown(std::map<std::string, std::unique_ptr<Container>> containers) {
   // Taken out under the lock, torn down without it: the exit watchers take
   // the lock when the VM's end wakes them.
-  std::map<std::string, std::unique_ptr<Process>> processes;
   std::unique_ptr<sandbox::VmSandbox> vm;
-  std::string rootfs;
   {
     std::lock_guard lock(mutex_);
-    processes.swap(processes_);
+    for (auto& [id, container] : containers_) containers[id] = std::move(container);
+    containers_.clear();
     vm = std::move(vm_);
-    rootfs.swap(rootfs_mount_);
+    sandbox_id_.clear();
   }
   changed_.notify_all();
   if (vm) {
@@ -394,14 +482,20 @@ void TaskService::TearDown() {
       LogEvent(spdlog::level::warn, "sandbox_stop", Kv("error", stopped.error().message()));
     }
   }
-  for (auto& [exec_id, process] : processes) {
-    (void)exec_id;
-    if (process->waiter.joinable()) process->waiter.join();
-    CloseStdio(*process);
+  for (auto& [id, container] : containers) {
+    (void)id;
+    for (auto& [exec_id, process] : container->processes) {
+      (void)exec_id;
+      if (process->waiter.joinable()) process->waiter.join();
+      CloseStdio(*process);
+    }
+    container->processes.clear();
   }
-  processes.clear();
   vm.reset();
-  if (!rootfs.empty()) ::umount2(rootfs.c_str(), MNT_DETACH);
+  for (auto& [id, container] : containers) {
+    (void)id;
+    if (!container->rootfs_mount.empty()) ::umount2(container->rootfs_mount.c_str(), MNT_DETACH);
+  }
 }
 
 void TaskService::Cleanup() { TearDown(); }
@@ -414,9 +508,9 @@ Reply TaskService::State(std::string_view payload) {
   Process* process = Find(request.id(), request.exec_id());
   if (!process) return ttrpc::Status{StatusCode::kNotFound, "no process " + request.exec_id()};
   task::StateResponse response;
-  response.set_id(request.exec_id().empty() ? id_ : request.exec_id());
+  response.set_id(request.exec_id().empty() ? request.id() : request.exec_id());
   response.set_exec_id(request.exec_id());
-  response.set_bundle(bundle_);
+  response.set_bundle(containers_[request.id()]->bundle);
   response.set_pid(process->pid);
   switch (process->status) {
     case Phase::kCreated:
@@ -453,7 +547,7 @@ Reply TaskService::Kill(std::string_view payload) {
   }
   grpc::ClientContext context;
   v1::SignalProcessRequest signal;
-  signal.set_container_id(id_);
+  signal.set_container_id(request.id());
   signal.set_exec_id(request.exec_id());
   signal.set_signal(request.signal());
   signal.set_all(request.all());
@@ -472,7 +566,7 @@ Reply TaskService::CloseIO(std::string_view payload) {
     if (process->in) process->in->Stop();
     grpc::ClientContext context;
     v1::ProcessRequest close;
-    close.set_container_id(id_);
+    close.set_container_id(request.id());
     close.set_exec_id(request.exec_id());
     v1::Empty empty;
     grpc::Status status = vm_->agent().CloseStdin(&context, close, &empty);
@@ -488,7 +582,7 @@ Reply TaskService::ResizePty(std::string_view payload) {
     return ttrpc::Status{StatusCode::kNotFound, "no process"};
   grpc::ClientContext context;
   v1::ResizeTtyRequest resize;
-  resize.set_container_id(id_);
+  resize.set_container_id(request.id());
   resize.set_exec_id(request.exec_id());
   resize.set_rows(request.height());
   resize.set_columns(request.width());
@@ -505,7 +599,7 @@ Reply TaskService::Pids(std::string_view payload) {
     return ttrpc::Status{StatusCode::kNotFound, "no task " + request.id()};
   grpc::ClientContext context;
   v1::ContainerRequest list;
-  list.set_container_id(id_);
+  list.set_container_id(request.id());
   v1::ListProcessesResponse processes;
   grpc::Status status = vm_->agent().ListProcesses(&context, list, &processes);
   if (!status.ok()) return FromGrpc(status, "listing processes");
@@ -530,7 +624,7 @@ Reply TaskService::Pause(std::string_view payload, bool pause) {
   if (!process) return ttrpc::Status{StatusCode::kNotFound, "no task " + id};
   grpc::ClientContext context;
   v1::ContainerRequest request;
-  request.set_container_id(id_);
+  request.set_container_id(id);
   v1::Empty empty;
   grpc::Status status = pause ? vm_->agent().PauseContainer(&context, request, &empty)
                               : vm_->agent().ResumeContainer(&context, request, &empty);
@@ -538,11 +632,11 @@ Reply TaskService::Pause(std::string_view payload, bool pause) {
   process->status = pause ? Phase::kPaused : Phase::kRunning;
   if (pause) {
     events::TaskPaused event;
-    event.set_container_id(id_);
+    event.set_container_id(id);
     publisher_.Publish("/tasks/paused", event);
   } else {
     events::TaskResumed event;
-    event.set_container_id(id_);
+    event.set_container_id(id);
     publisher_.Publish("/tasks/resumed", event);
   }
   return Empty();
@@ -555,7 +649,7 @@ Reply TaskService::Update(std::string_view payload) {
     return ttrpc::Status{StatusCode::kNotFound, "no task " + request.id()};
   grpc::ClientContext context;
   v1::UpdateContainerRequest update;
-  update.set_container_id(id_);
+  update.set_container_id(request.id());
   // containerd marshals the OCI LinuxResources as JSON in the Any.
   update.set_resources_json(request.resources().value());
   v1::Empty empty;
@@ -588,7 +682,7 @@ Reply TaskService::Stats(std::string_view payload) {
     return ttrpc::Status{StatusCode::kNotFound, "no task " + request.id()};
   grpc::ClientContext context;
   v1::ContainerRequest stats_request;
-  stats_request.set_container_id(id_);
+  stats_request.set_container_id(request.id());
   v1::StatsResponse stats;
   grpc::Status status = vm_->agent().StatsContainer(&context, stats_request, &stats);
   if (!status.ok()) return FromGrpc(status, "reading stats");
@@ -644,7 +738,7 @@ Reply TaskService::Shutdown(std::string_view payload) {
   HULL_ASSIGN_OR_RETURN(task::ShutdownRequest request, Parse<task::ShutdownRequest>(payload));
   {
     std::lock_guard lock(mutex_);
-    if (!processes_.empty() && !request.now()) return Empty();  // a task still lives
+    if (!containers_.empty() && !request.now()) return Empty();  // a task still lives
   }
   shutdown_();
   return Empty();

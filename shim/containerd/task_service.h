@@ -1,11 +1,17 @@
 #pragma once
 
-// containerd.task.v2.Task for one task (one container in one microVM): the
-// shim's side of containerd's runtime v2 API, on hull_sandbox. Create mounts
-// the snapshotter's rootfs on the bundle, starts the VM and creates the
-// container through the agent; the process's stdio is relayed between
-// containerd's FIFOs and the agent's streams; exits, OOMs and lifecycle
-// changes are published as task events.
+// containerd.task.v2.Task for one sandbox (one microVM) and its containers:
+// the shim's side of containerd's runtime v2 API, on hull_sandbox. The first
+// Create mounts the snapshotter's rootfs on the bundle, starts the VM and
+// creates the container through the agent. Later Creates whose spec names
+// that container as their pod sandbox (CRI's io.kubernetes.cri.sandbox-id
+// annotation; containerd routes them to this shim by `start`) join the same
+// VM: their rootfs and volumes are shared into it, and the namespaces they
+// are told to share with the sandbox (by /proc/<sandbox task pid>/ns/...)
+// become the sandbox container's in the guest. The VM stops when its last
+// container is deleted. Each process's stdio is relayed between containerd's
+// FIFOs and the agent's streams; exits and lifecycle changes are published
+// as task events.
 
 #include <condition_variable>
 #include <functional>
@@ -16,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "hull/sandbox/host_config.h"
 #include "hull/sandbox/stdio_relay.h"
 #include "hull/sandbox/vm_sandbox.h"
@@ -54,6 +61,13 @@ class TaskService {
     std::thread waiter;
   };
 
+  struct Container {
+    std::string id;
+    std::string bundle;
+    std::string rootfs_mount;                                   // bundle/rootfs when we mounted it
+    std::map<std::string, std::unique_ptr<Process>> processes;  // by exec id ("" = init)
+  };
+
   ttrpc::Reply Create(std::string_view payload);
   ttrpc::Reply Start(std::string_view payload);
   ttrpc::Reply Delete(std::string_view payload);
@@ -72,22 +86,26 @@ class TaskService {
 
   // The process (init: exec_id ""), or nullptr. Caller holds mutex_.
   Process* Find(const std::string& id, const std::string& exec_id);
-  Result<void> OpenStdio(Process& process);
+  // Creates container `request.id()` in the VM (starting the VM first when
+  // there is none). Caller holds mutex_.
+  Result<void> CreateContainer(const ::containerd::task::v2::CreateTaskRequest& request,
+                               Container& container);
+  Result<void> OpenStdio(const std::string& container_id, Process& process);
   void CloseStdio(Process& process);
-  void WatchExit(Process& process);
-  // Stops the VM and undoes Create; takes mutex_ itself (not to be held).
-  void TearDown();
+  void WatchExit(const std::string& container_id, Process& process);
+  // Stops the VM and undoes every Create (of `containers`, taken out of
+  // containers_ already, and of all still there); takes mutex_ itself (not
+  // to be held).
+  void TearDown(std::map<std::string, std::unique_ptr<Container>> containers = {});
 
   sandbox::HostConfig config_;
   Publisher& publisher_;
   std::function<void()> shutdown_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::string id_;
-  std::string bundle_;
-  std::string rootfs_mount_;  // bundle/rootfs when we mounted it
+  std::string sandbox_id_;  // the container that started the VM (the pod's sandbox)
   std::unique_ptr<sandbox::VmSandbox> vm_;
-  std::map<std::string, std::unique_ptr<Process>> processes_;  // by exec id ("" = init)
+  std::map<std::string, std::unique_ptr<Container>> containers_;
 };
 
 }  // namespace hull::shim
