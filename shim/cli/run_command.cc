@@ -143,16 +143,7 @@ Result<int> RunContainer(const RunOptions& options, sandbox::HostConfig config) 
   }
   v1::Agent::Stub& agent = vm->agent();
   {
-    grpc::ClientContext context;
-    v1::CreateContainerRequest request;
-    request.set_container_id(options.id);
-    request.set_spec_json(bundle.spec_json);
-    request.mutable_stdio()->set_terminal(bundle.terminal);
-    request.mutable_stdio()->set_stdin(true);
-    v1::CreateContainerResponse response;
-    grpc::Status status = agent.CreateContainer(&context, request, &response);
-    if (!status.ok())
-      return Error(EINVAL, "creating container " + options.id + ": " + status.error_message());
+    HULL_TRY(vm->CreateContainer(options.id, bundle.spec_json, bundle.terminal, true));
     // The pid file names hull-vmm: the host process that is the container.
     if (!options.pid_file.empty()) HULL_TRY(WritePidFile(options.pid_file, vm->vmm_pid()));
   }

@@ -225,15 +225,8 @@ Result<void> TaskService::CreateContainer(const task::CreateTaskRequest& request
   }
   HULL_ASSIGN_OR_RETURN(sandbox::GuestBundle bundle,
                         sandbox::PrepareBundle(*vm_, id, container.bundle, join));
-  grpc::ClientContext context;
-  v1::CreateContainerRequest create;
-  create.set_container_id(id);
-  create.set_spec_json(bundle.spec_json);
-  create.mutable_stdio()->set_terminal(request.terminal());
-  create.mutable_stdio()->set_stdin(!request.stdin().empty());
-  v1::CreateContainerResponse response;
-  grpc::Status status = vm_->agent().CreateContainer(&context, create, &response);
-  if (!status.ok()) return Error(EINVAL, "creating the container: " + status.error_message());
+  HULL_TRY(
+      vm_->CreateContainer(id, bundle.spec_json, request.terminal(), !request.stdin().empty()));
   auto process = std::make_unique<Process>();
   process->stdin_path = request.stdin();
   process->stdout_path = request.stdout();

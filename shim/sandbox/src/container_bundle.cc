@@ -152,6 +152,19 @@ Result<GuestBundle> RewriteSpecForGuest(const std::string& container_id, const s
       }
       *namespaces = std::move(kept);
     }
+    if (auto sysctls = linux_spec.find("sysctl");
+        sysctls != linux_spec.end() && sysctls->is_object()) {
+      Json kept = Json::object();
+      for (const auto& [name, value] : sysctls->items()) {
+        if (name.starts_with("net.") && value.is_string()) {
+          result.network_sysctls[name] = value.get<std::string>();
+          if (join) result.ignored.push_back("sysctl " + name + " (set on the pod's sandbox)");
+        } else {
+          kept[name] = value;
+        }
+      }
+      *sysctls = std::move(kept);
+    }
     if (linux_spec.contains("cgroupsPath")) linux_spec.erase("cgroupsPath");
     if (auto resources = linux_spec.find("resources");
         resources != linux_spec.end() && resources->is_object()) {
@@ -191,6 +204,7 @@ Result<HostConfig> ConfigForBundle(const std::string& container_id, const std::s
   HULL_TRY(ApplyAnnotations(sized.annotations, config).WithContext(bundle + "/config.json"));
   SizeVmForResources(sized.resources_json, config);
   config.network_namespace = sized.network_namespace;
+  config.network_sysctls = sized.network_sysctls;
   return config;
 }
 

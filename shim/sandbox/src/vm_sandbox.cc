@@ -98,6 +98,20 @@ Result<void> ValidateId(std::string_view kind, std::string_view id) {
   return Ok();
 }
 
+Result<AgentConnection> ConnectAgent(unsigned cid) {
+  const int fd = ConnectVsock(cid);
+  if (fd < 0) {
+    return Error::FromErrno(errno, "connecting to hull-agent (vsock CID " + std::to_string(cid) +
+                                       ", port " + std::to_string(kAgentVsockPort) +
+                                       "); is its VM still running?");
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  AgentConnection connection;
+  connection.channel = grpc::CreateInsecureChannelFromFd("hull-agent", fd);
+  connection.stub = v1::Agent::NewStub(connection.channel);
+  return connection;
+}
+
 Result<std::unique_ptr<VmSandbox>> VmSandbox::Start(const std::string& id,
                                                     const HostConfig& config) {
   HULL_TRY(ValidateId("sandbox", id));
@@ -251,6 +265,8 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
   storage->set_fstype("virtiofs");
   storage->set_mount_point(kGuestShareRoot);
   if (network_) network_->Describe(request);
+  for (const auto& [name, value] : config.network_sysctls)
+    (*request.mutable_sysctls())[name] = value;
   v1::Empty empty;
   grpc::Status status = stub_->CreateSandbox(&context, request, &empty);
   if (!status.ok())
@@ -281,6 +297,22 @@ Result<std::string> VmSandbox::Share(const std::string& name, const std::string&
   HULL_TRY(BindMount(host_path, target, read_only));
   shares_.emplace_back(name, target);
   return std::string(kGuestShareRoot) + "/" + name;
+}
+
+Result<void> VmSandbox::CreateContainer(const std::string& container_id,
+                                        const std::string& spec_json, bool terminal, bool stdin) {
+  grpc::ClientContext context;
+  v1::CreateContainerRequest request;
+  request.set_container_id(container_id);
+  request.set_spec_json(spec_json);
+  request.mutable_stdio()->set_terminal(terminal);
+  request.mutable_stdio()->set_stdin(stdin);
+  v1::CreateContainerResponse response;
+  grpc::Status status = stub_->CreateContainer(&context, request, &response);
+  if (!status.ok()) {
+    return Error(EINVAL, "creating container " + container_id + ": " + status.error_message());
+  }
+  return Ok();
 }
 
 Result<void> VmSandbox::Unshare(const std::string& prefix) {

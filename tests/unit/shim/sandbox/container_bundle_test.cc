@@ -107,6 +107,21 @@ TEST(ContainerBundle, NamespacesSharedWithThePodSandboxAreJoinedInTheGuest) {
                             {"type":"uts","path":"/proc/1/ns/uts"},{"type":"cgroup"}])"));
 }
 
+TEST(ContainerBundle, NetworkSysctlsMoveToTheSandbox) {
+  // Podman sets net.ipv4.ping_group_range with a network namespace; in hull
+  // the container uses the VM's namespace, so the sandbox sets it there.
+  Json spec = MinimalSpec();
+  spec["linux"]["namespaces"] = {{{"type", "network"}}, {{"type", "ipc"}}, {{"type", "mount"}}};
+  spec["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"}, {"kernel.shmmax", "65536"}};
+  Recorder recorder;
+  Result<GuestBundle> bundle = RewriteSpecForGuest("c1", "/b", spec.dump(), recorder.Function());
+  ASSERT_TRUE(bundle.ok()) << bundle.error().message();
+  EXPECT_EQ(bundle->network_sysctls,
+            (std::map<std::string, std::string>{{"net.ipv4.ping_group_range", "0 0"}}));
+  Json rewritten = Json::parse(bundle->spec_json);
+  EXPECT_EQ(rewritten["linux"]["sysctl"], Json::parse(R"({"kernel.shmmax":"65536"})"));
+}
+
 TEST(ContainerBundle, PodRolesFromCriAndCrioAnnotations) {
   PodRole none = PodRoleOf({});
   EXPECT_FALSE(none.is_sandbox);

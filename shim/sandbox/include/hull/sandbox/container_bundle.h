@@ -32,7 +32,10 @@ struct GuestBundle {
   bool terminal = false;
   std::string resources_json;  // linux.resources, "{}" when none
   std::map<std::string, std::string> annotations;
-  std::string network_namespace;     // the host path of the spec's network namespace, if any
+  std::string network_namespace;  // the host path of the spec's network namespace, if any
+  // linux.sysctl's net.* entries, taken out of the spec: the container uses
+  // the VM's network namespace, so they are the sandbox's (CreateSandbox).
+  std::map<std::string, std::string> network_sysctls;
   std::vector<std::string> ignored;  // what the host did not carry over, for the log
 };
 
@@ -71,8 +74,8 @@ Result<GuestBundle> RewriteSpecForGuest(const std::string& container_id, const s
 
 // The settings of the sandbox for `bundle`, before its VM exists: `config`
 // with the spec's io.hull.* annotations applied and the VM grown for its
-// linux.resources, and its network_namespace set. The spec is checked as PrepareBundle checks it;
-// nothing is shared.
+// linux.resources, and its network namespace and network sysctls set. The spec is checked as
+// PrepareBundle checks it; nothing is shared.
 Result<HostConfig> ConfigForBundle(const std::string& container_id, const std::string& bundle,
                                    HostConfig config);
 

@@ -33,6 +33,9 @@ struct HostConfig {
   // file or an annotation): the pod network namespace whose interfaces the
   // VM takes over (PodNetwork); empty: the VM has no network device.
   std::string network_namespace;
+  // Per sandbox, from the bundle's linux.sysctl: the net.* ones, written in
+  // the guest's network namespace (the one its containers use).
+  std::map<std::string, std::string> network_sysctls;
 };
 
 // Compiled-in paths; the kernel from $HULL_KERNEL, else the build's, else the

@@ -41,6 +41,14 @@ inline constexpr const char* kGuestShareRoot = "/run/hull/storage/share";
 // Sandbox and container ids: 1..64 of [A-Za-z0-9_.-], not "." or "..".
 Result<void> ValidateId(std::string_view kind, std::string_view id);
 
+// A channel to the agent of the running VM with vsock CID `cid` (for
+// commands run after the process that started the VM, e.g. `hull start`).
+struct AgentConnection {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Agent::Stub> stub;
+};
+Result<AgentConnection> ConnectAgent(unsigned cid);
+
 class VmSandbox {
  public:
   static Result<std::unique_ptr<VmSandbox>> Start(const std::string& id, const HostConfig& config);
@@ -64,6 +72,11 @@ class VmSandbox {
   // <kGuestShareRoot>/<name> (name: a relative path of ids, e.g.
   // "c1/rootfs"); returns that guest path.
   Result<std::string> Share(const std::string& name, const std::string& host_path, bool read_only);
+  // Creates container `container_id` in the guest from a prepared spec
+  // (PrepareBundle's spec_json); `stdin`: give the process a stdin pipe.
+  // An error carries the agent's message (e.g. the program that is missing).
+  Result<void> CreateContainer(const std::string& container_id, const std::string& spec_json,
+                               bool terminal, bool stdin);
   // Undoes every Share() whose name starts with `prefix` + "/" or is it.
   Result<void> Unshare(const std::string& prefix);
 
