@@ -372,6 +372,10 @@ int RunCreateMonitor(const CreateOptions& options, sandbox::HostConfig config, i
     HULL_ASSIGN_OR_RETURN(bundle, sandbox::PrepareBundle(*vm, options.id, options.bundle));
     if (bundle.terminal) {
       HULL_ASSIGN_OR_RETURN(pty, OpenConsole(options.console_socket));
+      // The pty is the process's stdio: let go of the engine's pipes, which
+      // its runc wrapper reads to EOF before it takes the console (Go's
+      // exec.Cmd output) and would wait on forever.
+      stdio = Stdio();
     }
     HULL_TRY(vm->CreateContainer(options.id, bundle.spec_json, bundle.terminal, true));
     State state;
@@ -686,6 +690,7 @@ Result<int> ExecInContainer(const ExecOptions& options, const sandbox::HostConfi
         return 1;
       }
       pty = std::move(*opened);
+      stdio = Stdio();  // as in create: the pty replaces the engine's pipes
     }
     return RunExec(options, state, exec_id, process_json, terminal, std::move(stdio),
                    std::move(pty), ready);

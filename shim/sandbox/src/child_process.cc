@@ -37,7 +37,7 @@ ChildProcess::~ChildProcess() {
 
 Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
                                          const std::string& log_path,
-                                         const std::vector<int>& pass_fds) {
+                                         const std::vector<int>& pass_fds, const std::string& cwd) {
   if (argv.empty()) return Error(EINVAL, "spawn: no program");
   const std::string& program = argv[0];
   UniqueFd log(RetryOnEintr(
@@ -67,6 +67,7 @@ Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
     posix_spawn_file_actions_adddup2(&actions, copy.Get(), kFirstPassed + static_cast<int>(i));
     sources.push_back(std::move(copy));
   }
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   // Its own process group (a terminal's ^C reaches only us, and we decide),

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -168,12 +169,23 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
     return Error::FromErrno(errno, "making " + shared_ + " a shared mount");
   }
 
-  const std::string fs_socket = dir_ + "/fs.sock";
-  HULL_ASSIGN_OR_RETURN(virtiofsd_,
-                        ChildProcess::Spawn({config.virtiofsd, "--socket-path=" + fs_socket, "-o",
-                                             "source=" + shared_, "-o", "cache=auto"},
-                                            dir_ + "/virtiofsd.log"));
-  std::ofstream(dir_ + "/virtiofsd.pid") << virtiofsd_.pid();
+  // The vhost-user socket is named relative to the sandbox directory, in
+  // which virtiofsd and hull-vmm run: a Unix socket's path has at most 107
+  // bytes, and engines' state roots with 64-character ids are longer
+  // (/run/docker/runtime-runc/moby/sandboxes/<64>/fs.sock is 116). The name
+  // is unique per sandbox directory because virtiofsd names its pid file
+  // (and lock) after the socket path as given.
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (char c : dir_) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  char socket_name[32];
+  std::snprintf(socket_name, sizeof(socket_name), "fs-%016llx.sock",
+                static_cast<unsigned long long>(hash));
+  const std::string fs_socket = dir_ + "/" + socket_name;
+  HULL_ASSIGN_OR_RETURN(
+      virtiofsd_,
+      ChildProcess::Spawn({config.virtiofsd, std::string("--socket-path=") + socket_name, "-o",
+                           "source=" + shared_, "-o", "cache=auto"},
+                          dir_ + "/virtiofsd.log", {}, dir_));
   for (int i = 0; i < 400 && ::access(fs_socket.c_str(), F_OK) != 0; ++i) {
     if (std::optional<int> status = virtiofsd_.Poll()) {
       return Error(EIO, "virtiofsd ended (" + DescribeWaitStatus(*status) +
@@ -204,7 +216,7 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
                                      "--vsock",
                                      std::to_string(cid_),
                                      "--fs",
-                                     "tag=share,socket=" + fs_socket,
+                                     std::string("tag=share,socket=") + socket_name,
                                      "--serial",
                                      "file:" + console,
                                      "--log-level",
@@ -212,7 +224,7 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
                                      "--cmdline",
                                      cmdline};
     argv.insert(argv.end(), net_flags.begin(), net_flags.end());
-    HULL_ASSIGN_OR_RETURN(vmm_, ChildProcess::Spawn(argv, vmm_log, tap_fds));
+    HULL_ASSIGN_OR_RETURN(vmm_, ChildProcess::Spawn(argv, vmm_log, tap_fds, dir_));
     std::ofstream(dir_ + "/vmm.pid") << vmm_.pid();
     LogEvent(spdlog::level::debug, "vmm_started", Kv("sandbox", id_), Kv("pid", vmm_.pid()),
              Kv("cid", cid_));

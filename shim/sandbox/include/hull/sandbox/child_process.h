@@ -26,10 +26,12 @@ class ChildProcess {
   ~ChildProcess();
 
   // argv[0] is the program's path. Errors name the program. The child gets
-  // `pass_fds` (ours, left open) as its fds 3, 4, ... in that order.
+  // `pass_fds` (ours, left open) as its fds 3, 4, ... in that order, and
+  // runs in `cwd` when one is given.
   static Result<ChildProcess> Spawn(const std::vector<std::string>& argv,
                                     const std::string& log_path,
-                                    const std::vector<int>& pass_fds = {});
+                                    const std::vector<int>& pass_fds = {},
+                                    const std::string& cwd = "");
 
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }

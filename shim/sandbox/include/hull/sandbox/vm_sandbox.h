@@ -16,7 +16,7 @@
 //
 //   <state_root>/sandboxes/<id>/
 //     shared/        the virtio-fs share (a mount point)
-//     fs.sock        virtiofsd's vhost-user socket
+//     fs-<hash>.sock virtiofsd's vhost-user socket (relative: see Launch)
 //     vmm.log, virtiofsd.log, console.log
 //     vmm.pid, virtiofsd.pid, network   what CleanupStale needs
 
