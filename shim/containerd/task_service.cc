@@ -299,6 +299,13 @@ void TaskService::WatchExit(const std::string& container_id, Process& process) {
     events::TaskExit event;
     {
       std::lock_guard lock(mutex_);
+      // Our ends of the output FIFOs close with the output: the engine's
+      // reader sees EOF (CRI's ExecSync waits for it before it deletes the
+      // exec, as runc's shim closes them when the process ends).
+      for (int* fd : {&process.stdout_fd, &process.stderr_fd}) {
+        if (*fd >= 0) ::close(*fd);
+        *fd = -1;
+      }
       process.exit_status = status.ok() ? static_cast<uint32_t>(response.exit_status()) : 255;
       process.exited_at_ns = NowNs();
       process.status = Phase::kStopped;
