@@ -201,6 +201,7 @@ Result<void> TaskService::CreateContainer(const task::CreateTaskRequest& request
                           sandbox::ConfigForBundle(id, container.bundle, config_));
     HULL_ASSIGN_OR_RETURN(vm_, sandbox::VmSandbox::Start(id, config));
     sandbox_id_ = id;
+    WatchOom();
   } else {
     // A pod's container: the namespaces CRI tells it to share with the
     // sandbox task (/proc/<its pid>/ns/..., the pid being hull-vmm's) are
@@ -282,6 +283,23 @@ void TaskService::CloseStdio(Process& process) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }
+}
+
+void TaskService::WatchOom() {
+  oom_context_ = std::make_unique<grpc::ClientContext>();
+  v1::Agent::Stub& agent = vm_->agent();
+  oom_watcher_ = std::thread([this, &agent, context = oom_context_.get()] {
+    v1::Empty empty;
+    std::unique_ptr<grpc::ClientReader<v1::OomEvent>> reader = agent.OomEvents(context, empty);
+    v1::OomEvent oom;
+    while (reader->Read(&oom)) {
+      LogEvent(spdlog::level::info, "oom_kill", Kv("container", oom.container_id()));
+      events::TaskOOM event;
+      event.set_container_id(oom.container_id());
+      publisher_.Publish("/tasks/oom", event);
+    }
+    (void)reader->Finish();
+  });
 }
 
 void TaskService::WatchExit(const std::string& container_id, Process& process) {
@@ -467,14 +485,20 @@ void TaskService::TearDown(std::map<std::string, std::unique_ptr<Container>> con
   // Taken out under the lock, torn down without it: the exit watchers take
   // the lock when the VM's end wakes them.
   std::unique_ptr<sandbox::VmSandbox> vm;
+  std::unique_ptr<grpc::ClientContext> oom_context;
+  std::thread oom_watcher;
   {
     std::lock_guard lock(mutex_);
     for (auto& [id, container] : containers_) containers[id] = std::move(container);
     containers_.clear();
     vm = std::move(vm_);
+    oom_context = std::move(oom_context_);
+    oom_watcher = std::move(oom_watcher_);
     sandbox_id_.clear();
   }
   changed_.notify_all();
+  if (oom_context) oom_context->TryCancel();
+  if (oom_watcher.joinable()) oom_watcher.join();
   if (vm) {
     // Ends every process, so every watcher's WaitProcess returns.
     Result<void> stopped = vm->Stop();

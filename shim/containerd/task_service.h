@@ -93,6 +93,9 @@ class TaskService {
   Result<void> OpenStdio(const std::string& container_id, Process& process);
   void CloseStdio(Process& process);
   void WatchExit(const std::string& container_id, Process& process);
+  // Publishes /tasks/oom for each OOM kill the agent reports in the VM's
+  // containers' cgroups, until TearDown cancels the stream.
+  void WatchOom();
   // Stops the VM and undoes every Create (of `containers`, taken out of
   // containers_ already, and of all still there); takes mutex_ itself (not
   // to be held).
@@ -105,6 +108,8 @@ class TaskService {
   std::condition_variable changed_;
   std::string sandbox_id_;  // the container that started the VM (the pod's sandbox)
   std::unique_ptr<sandbox::VmSandbox> vm_;
+  std::unique_ptr<grpc::ClientContext> oom_context_;
+  std::thread oom_watcher_;
   std::map<std::string, std::unique_ptr<Container>> containers_;
 };
 

@@ -321,9 +321,8 @@ Result<void> VmSandbox::CreateContainer(const std::string& container_id,
   request.mutable_stdio()->set_stdin(stdin);
   v1::CreateContainerResponse response;
   grpc::Status status = stub_->CreateContainer(&context, request, &response);
-  if (!status.ok()) {
-    return Error(EINVAL, "creating container " + container_id + ": " + status.error_message());
-  }
+  // The agent's message names the container and what failed.
+  if (!status.ok()) return Error(EINVAL, status.error_message());
   return Ok();
 }
 
