@@ -422,16 +422,7 @@ int RunCreateMonitor(const CreateOptions& options, sandbox::HostConfig config, i
       exit_status = 128 + SIGKILL;  // the VM went away under it
     }
   }
-  {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + 10s);
-    v1::DeleteContainerRequest request;
-    request.set_container_id(options.id);
-    request.set_force(true);
-    v1::Empty empty;
-    (void)agent.DeleteContainer(&context, request, &empty);
-  }
-  (void)vm->Unshare(options.id);
+  vm->RemoveContainer(options.id);
   if (Result<void> stopped = vm->Stop(5s); !stopped.ok()) {
     LogEvent(spdlog::level::warn, "sandbox_stop", Kv("error", stopped.error().message()));
   }

@@ -181,15 +181,7 @@ Result<int> RunContainer(const RunOptions& options, sandbox::HostConfig config) 
     if (err) err->Join();
   }
   raw.reset();
-  {
-    grpc::ClientContext context;
-    v1::DeleteContainerRequest request;
-    request.set_container_id(options.id);
-    request.set_force(true);
-    v1::Empty empty;
-    (void)agent.DeleteContainer(&context, request, &empty);
-  }
-  (void)vm->Unshare(options.id);
+  vm->RemoveContainer(options.id);
   Result<void> stopped = vm->Stop();
   if (!stopped.ok())
     LogEvent(spdlog::level::warn, "sandbox_stop", Kv("error", stopped.error().message()));

@@ -437,13 +437,7 @@ Reply TaskService::Delete(std::string_view payload) {
       last = containers_.empty();
       if (!last) {
         // Others still run in the VM: this one goes from it alone.
-        grpc::ClientContext context;
-        v1::DeleteContainerRequest remove;
-        remove.set_container_id(request.id());
-        remove.set_force(true);
-        v1::Empty empty;
-        (void)vm_->agent().DeleteContainer(&context, remove, &empty);
-        (void)vm_->Unshare(request.id());
+        vm_->RemoveContainer(request.id());
       }
     }
   }

@@ -326,6 +326,19 @@ Result<void> VmSandbox::CreateContainer(const std::string& container_id,
   return Ok();
 }
 
+void VmSandbox::RemoveContainer(const std::string& container_id) {
+  if (stub_) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    v1::DeleteContainerRequest request;
+    request.set_container_id(container_id);
+    request.set_force(true);
+    v1::Empty empty;
+    (void)stub_->DeleteContainer(&context, request, &empty);
+  }
+  (void)Unshare(container_id);
+}
+
 Result<void> VmSandbox::Unshare(const std::string& prefix) {
   std::optional<Error> first;
   for (size_t i = shares_.size(); i-- > 0;) {

@@ -77,6 +77,9 @@ class VmSandbox {
   // An error carries the agent's message (e.g. the program that is missing).
   Result<void> CreateContainer(const std::string& container_id, const std::string& spec_json,
                                bool terminal, bool stdin);
+  // Removes container `container_id` from the guest (its processes killed)
+  // and undoes its shares; best effort: the VM may be gone already.
+  void RemoveContainer(const std::string& container_id);
   // Undoes every Share() whose name starts with `prefix` + "/" or is it.
   Result<void> Unshare(const std::string& prefix);
 
