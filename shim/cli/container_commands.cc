@@ -104,11 +104,15 @@ Result<State> ReadState(const sandbox::HostConfig& config, const std::string& id
 }
 
 // Whether the monitor of `state` still runs (the pid could be reused: it
-// must still be a hull process).
+// must still be this container's `hull create`, whose command line names it).
 bool MonitorAlive(const State& state) {
   if (state.monitor_pid <= 1 || ::kill(state.monitor_pid, 0) != 0) return false;
-  const std::string status =
-      sandbox::FileTail("/proc/" + std::to_string(state.monitor_pid) + "/stat", 4096);
+  const std::string proc = "/proc/" + std::to_string(state.monitor_pid);
+  const std::string cmdline = sandbox::FileTail(proc + "/cmdline", 65536);
+  // Arguments end in NUL: the id is one whole argument.
+  if ((std::string(1, '\0') + cmdline).find('\0' + state.id + '\0') == std::string::npos)
+    return false;
+  const std::string status = sandbox::FileTail(proc + "/stat", 4096);
   // "pid (comm) S ...": a zombie is no longer the container.
   const size_t close = status.rfind(')');
   if (close != std::string::npos && close + 2 < status.size() && status[close + 2] == 'Z') {

@@ -284,7 +284,11 @@ int main(int argc, char** argv) {
   bool force = false, all = false, quiet = false;
   std::string format = "table";
   for (; i < args.size(); ++i) {
-    if (TakeValue(args, i, "--format", &format) || TakeValue(args, i, "-f", &format)) continue;
+    // -f is --format for ps and list, --force for delete (as in runc).
+    if (TakeValue(args, i, "--format", &format) ||
+        (command != "delete" && TakeValue(args, i, "-f", &format))) {
+      continue;
+    }
     if (args[i] == "--force" || (args[i] == "-f" && command == "delete")) {
       force = true;
     } else if (args[i] == "--all" || args[i] == "-a") {
