@@ -11,6 +11,7 @@
 #include "hull/agent/net/netlink.h"
 #include "hull/agent/net/network_config.h"
 #include "hull/agent/net/resolv_conf.h"
+#include "hull/common/files.h"
 #include "hull/common/logging.h"
 #include "hull/container/sysctl.h"
 #include "hull/oci/names.h"
@@ -26,18 +27,6 @@ Result<void> MkdirAll(const std::string& path) {
     }
     if (slash == std::string::npos) return {};
   }
-}
-
-Result<void> WriteFile(const std::string& path, const std::string& content) {
-  std::string temporary = path + ".hull-new";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << content;
-    if (!out.flush()) return Error(EIO, "writing " + temporary);
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return Error::FromErrno(errno, "rename to " + path);
-  return {};
 }
 
 Error GuestOnly(std::string_view what) {
@@ -109,7 +98,7 @@ Result<void> Sandbox::Create(const v1::CreateSandboxRequest& request) {
       if (slash != std::string::npos && slash > 0) {
         HULL_TRY(MkdirAll(options_.resolv_conf.substr(0, slash)));
       }
-      HULL_TRY(WriteFile(options_.resolv_conf, resolv));
+      HULL_TRY(WriteFileAtomically(options_.resolv_conf, resolv));
     }
     for (const auto& [name, value] : request.sysctls()) {
       HULL_TRY(container::WriteSysctl(name, value));

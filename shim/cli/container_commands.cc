@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "hull/common/files.h"
 #include "hull/common/logging.h"
 #include "hull/common/unique_fd.h"
 #include "hull/sandbox/child_process.h"
@@ -44,7 +45,6 @@ struct State {
   std::string bundle;
   unsigned cid = 0;
   pid_t monitor_pid = 0;
-  pid_t vmm_pid = 0;
   std::string created;  // RFC 3339
   std::map<std::string, std::string> annotations;
 };
@@ -53,27 +53,10 @@ std::string StateDir(const sandbox::HostConfig& config, const std::string& id) {
   return config.state_root + "/containers/" + id;
 }
 
-Result<void> WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return Error(EIO, "writing " + temporary);
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    return Error::FromErrno(errno, "renaming " + temporary + " to " + path);
-  }
-  return Ok();
-}
-
 Result<void> WriteState(const sandbox::HostConfig& config, const State& state) {
-  Json json = {{"id", state.id},
-               {"bundle", state.bundle},
-               {"cid", state.cid},
-               {"monitor_pid", state.monitor_pid},
-               {"vmm_pid", state.vmm_pid},
-               {"created", state.created},
-               {"annotations", state.annotations}};
+  Json json = {{"id", state.id},           {"bundle", state.bundle},
+               {"cid", state.cid},         {"monitor_pid", state.monitor_pid},
+               {"created", state.created}, {"annotations", state.annotations}};
   return WriteFileAtomically(StateDir(config, state.id) + "/state.json", json.dump(1));
 }
 
@@ -92,7 +75,6 @@ Result<State> ReadState(const sandbox::HostConfig& config, const std::string& id
   state.bundle = json.value("bundle", std::string());
   state.cid = json.value("cid", 0u);
   state.monitor_pid = json.value("monitor_pid", 0);
-  state.vmm_pid = json.value("vmm_pid", 0);
   state.created = json.value("created", std::string());
   if (auto annotations = json.find("annotations");
       annotations != json.end() && annotations->is_object()) {
@@ -214,11 +196,18 @@ struct Stdio {
   UniqueFd in, out, err;
 };
 
-Stdio TakeStdio(const std::string& log_path) {
+// Copies of fds 0-2 (close-on-exec: hull-vmm and virtiofsd never get them).
+Stdio CopyStdio() {
   Stdio stdio;
   stdio.in = UniqueFd(::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3));
   stdio.out = UniqueFd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3));
   stdio.err = UniqueFd(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
+  return stdio;
+}
+
+// CopyStdio, then fds 0-2 become /dev/null and the monitor's log.
+Stdio TakeStdio(const std::string& log_path) {
+  Stdio stdio = CopyStdio();
   const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (null >= 0) {
@@ -387,7 +376,6 @@ int RunCreateMonitor(const CreateOptions& options, sandbox::HostConfig config, i
     state.bundle = options.bundle;
     state.cid = vm->cid();
     state.monitor_pid = ::getpid();
-    state.vmm_pid = vm->vmm_pid();
     state.created = NowRfc3339();
     state.annotations = bundle.annotations;
     HULL_TRY(WriteState(config, state));
@@ -663,10 +651,7 @@ Result<int> ExecInContainer(const ExecOptions& options, const sandbox::HostConfi
   if (!options.detach) {
     // In the foreground: this process relays and returns the status.
     BlockMonitorSignals();
-    Stdio stdio;
-    stdio.in = UniqueFd(::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3));
-    stdio.out = UniqueFd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3));
-    stdio.err = UniqueFd(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3));
+    Stdio stdio = CopyStdio();
     std::optional<Pty> pty;
     if (terminal) {
       HULL_ASSIGN_OR_RETURN(pty, OpenConsole(options.console_socket));

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,32 +60,6 @@ constexpr const char* kUsage =
 std::string g_log_path;
 std::string g_log_format = "text";
 
-std::string JsonEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 int Fail(const std::string& message) {
   std::fprintf(stderr, "hull: %s\n", message.c_str());
   if (!g_log_path.empty()) {
@@ -94,12 +69,14 @@ int Fail(const std::string& message) {
       ::gmtime_r(&now, &utc);
       char time_text[32];
       std::strftime(time_text, sizeof(time_text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+      // A JSON string (quoted, escaped) is also logfmt's quoted value.
+      const std::string quoted =
+          nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       if (g_log_format == "json") {
-        std::fprintf(log, "{\"level\":\"error\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
-                     JsonEscape(message).c_str(), time_text);
+        std::fprintf(log, "{\"level\":\"error\",\"msg\":%s,\"time\":\"%s\"}\n", quoted.c_str(),
+                     time_text);
       } else {
-        std::fprintf(log, "time=\"%s\" level=error msg=\"%s\"\n", time_text,
-                     JsonEscape(message).c_str());
+        std::fprintf(log, "time=\"%s\" level=error msg=%s\n", time_text, quoted.c_str());
       }
       std::fclose(log);
     }

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "hull/common/eintr.h"
+#include "hull/common/files.h"
 #include "hull/common/logging.h"
 #include "hull/common/unique_fd.h"
 #include "hull/sandbox/container_bundle.h"
@@ -109,18 +110,6 @@ class SignalForwarder {
   std::thread thread_;
 };
 
-Result<void> WritePidFile(const std::string& path, pid_t pid) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << pid;
-    if (!out.flush()) return Error(EIO, "writing the pid file " + temporary);
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return Error::FromErrno(errno, "renaming the pid file to " + path);
-  return Ok();
-}
-
 }  // namespace
 
 Result<int> RunContainer(const RunOptions& options, sandbox::HostConfig config) {
@@ -145,7 +134,8 @@ Result<int> RunContainer(const RunOptions& options, sandbox::HostConfig config) 
   {
     HULL_TRY(vm->CreateContainer(options.id, bundle.spec_json, bundle.terminal, true));
     // The pid file names hull-vmm: the host process that is the container.
-    if (!options.pid_file.empty()) HULL_TRY(WritePidFile(options.pid_file, vm->vmm_pid()));
+    if (!options.pid_file.empty())
+      HULL_TRY(WriteFileAtomically(options.pid_file, std::to_string(vm->vmm_pid())));
   }
 
   std::optional<RawTerminal> raw;

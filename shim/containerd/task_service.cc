@@ -148,10 +148,9 @@ Reply TaskService::Create(std::string_view payload) {
       lock.unlock();
       TearDown();
     } else {
-      if (vm_) (void)vm_->Unshare(request.id());
-      if (!container->rootfs_mount.empty()) {
-        ::umount2(container->rootfs_mount.c_str(), MNT_DETACH);
-      }
+      // Out of the VM it may have reached; no watcher started yet.
+      vm_->RemoveContainer(request.id());
+      ReleaseContainer(*container);
     }
     return created.error();
   }
@@ -461,14 +460,7 @@ Reply TaskService::Delete(std::string_view payload) {
       one[request.id()] = std::move(container);
       TearDown(std::move(one));
     } else {
-      for (auto& [exec_id, process] : container->processes) {
-        (void)exec_id;
-        if (process->waiter.joinable()) process->waiter.join();
-        CloseStdio(*process);
-      }
-      if (!container->rootfs_mount.empty()) {
-        ::umount2(container->rootfs_mount.c_str(), MNT_DETACH);
-      }
+      ReleaseContainer(*container);
     }
   }
   publisher_.Publish("/tasks/delete", event);
@@ -500,20 +492,24 @@ void TaskService::TearDown(std::map<std::string, std::unique_ptr<Container>> con
       LogEvent(spdlog::level::warn, "sandbox_stop", Kv("error", stopped.error().message()));
     }
   }
+  // The VM is stopped (its shares unmounted): the watchers return, and the
+  // rootfs mounts can go.
   for (auto& [id, container] : containers) {
     (void)id;
-    for (auto& [exec_id, process] : container->processes) {
-      (void)exec_id;
-      if (process->waiter.joinable()) process->waiter.join();
-      CloseStdio(*process);
-    }
-    container->processes.clear();
+    ReleaseContainer(*container);
   }
   vm.reset();
-  for (auto& [id, container] : containers) {
-    (void)id;
-    if (!container->rootfs_mount.empty()) ::umount2(container->rootfs_mount.c_str(), MNT_DETACH);
+}
+
+void TaskService::ReleaseContainer(Container& container) {
+  for (auto& [exec_id, process] : container.processes) {
+    (void)exec_id;
+    if (process->waiter.joinable()) process->waiter.join();
+    CloseStdio(*process);
   }
+  container.processes.clear();
+  if (!container.rootfs_mount.empty()) ::umount2(container.rootfs_mount.c_str(), MNT_DETACH);
+  container.rootfs_mount.clear();
 }
 
 void TaskService::Cleanup() { TearDown(); }

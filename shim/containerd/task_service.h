@@ -96,6 +96,10 @@ class TaskService {
   // Publishes /tasks/oom for each OOM kill the agent reports in the VM's
   // containers' cgroups, until TearDown cancels the stream.
   void WatchOom();
+  // After a container's processes have ended (or never started): joins
+  // their watchers, closes their stdio and unmounts its rootfs. A caller
+  // whose container has watchers must not hold mutex_ (they take it).
+  void ReleaseContainer(Container& container);
   // Stops the VM and undoes every Create (of `containers`, taken out of
   // containers_ already, and of all still there); takes mutex_ itself (not
   // to be held).

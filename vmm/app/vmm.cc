@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "guest_loader.h"
+#include "hull/common/fnv.h"
 #include "hull/vmm/devices/irq_line.h"
 #include "hull/vmm/kvm/memory_slots.h"
 #include "hull/vmm/virtio/balloon/balloon_device.h"
@@ -61,8 +62,7 @@ Result<std::unique_ptr<IrqLine>> MakeIrqLine(kvm::Vm& vm, uint32_t gsi) {
 // A locally administered unicast MAC (02:...) derived from the tap's name
 // and the NIC's index, stable across runs; FNV-1a.
 std::array<uint8_t, 6> DefaultMac(std::string_view tap, size_t index) {
-  uint64_t hash = 0xcbf29ce484222325;
-  for (char c : tap) hash = (hash ^ static_cast<uint8_t>(c)) * 0x100000001b3;
+  uint64_t hash = Fnv1a64(tap);
   hash = (hash ^ index) * 0x100000001b3;
   return {0x02,
           static_cast<uint8_t>(hash >> 32),

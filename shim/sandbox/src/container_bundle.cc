@@ -27,6 +27,17 @@ bool IsBind(const Json& mount) {
   return HasOption(mount, "bind") || HasOption(mount, "rbind");
 }
 
+// The spec's annotations whose values are strings.
+std::map<std::string, std::string> StringAnnotations(const Json& spec) {
+  std::map<std::string, std::string> annotations;
+  if (auto found = spec.find("annotations"); found != spec.end() && found->is_object()) {
+    for (const auto& [key, value] : found->items()) {
+      if (value.is_string()) annotations[key] = value.get<std::string>();
+    }
+  }
+  return annotations;
+}
+
 }  // namespace
 
 Result<std::string> ReadBundleSpec(const std::string& bundle) {
@@ -45,13 +56,7 @@ Result<std::map<std::string, std::string>> ReadBundleAnnotations(const std::stri
   if (spec.is_discarded() || !spec.is_object()) {
     return Error(EINVAL, bundle + "/config.json is no JSON object");
   }
-  std::map<std::string, std::string> annotations;
-  if (auto found = spec.find("annotations"); found != spec.end() && found->is_object()) {
-    for (const auto& [key, value] : found->items()) {
-      if (value.is_string()) annotations[key] = value.get<std::string>();
-    }
-  }
-  return annotations;
+  return StringAnnotations(spec);
 }
 
 PodRole PodRoleOf(const std::map<std::string, std::string>& annotations) {
@@ -172,12 +177,7 @@ Result<GuestBundle> RewriteSpecForGuest(const std::string& container_id, const s
     }
   }
   if (result.resources_json.empty()) result.resources_json = "{}";
-  if (auto annotations = spec.find("annotations");
-      annotations != spec.end() && annotations->is_object()) {
-    for (const auto& [key, value] : annotations->items()) {
-      if (value.is_string()) result.annotations[key] = value.get<std::string>();
-    }
-  }
+  result.annotations = StringAnnotations(spec);
   if (auto hooks = spec.find("hooks"); hooks != spec.end() && !hooks->empty()) {
     result.ignored.push_back("hooks (not run)");
     spec.erase("hooks");

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "hull/common/fnv.h"
 #include "hull/common/logging.h"
 #include "hull/common/unique_fd.h"
 #include "hull/sandbox/host_check.h"
@@ -175,11 +176,9 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
   // (/run/docker/runtime-runc/moby/sandboxes/<64>/fs.sock is 116). The name
   // is unique per sandbox directory because virtiofsd names its pid file
   // (and lock) after the socket path as given.
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (char c : dir_) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
   char socket_name[32];
   std::snprintf(socket_name, sizeof(socket_name), "fs-%016llx.sock",
-                static_cast<unsigned long long>(hash));
+                static_cast<unsigned long long>(Fnv1a64(dir_)));
   const std::string fs_socket = dir_ + "/" + socket_name;
   HULL_ASSIGN_OR_RETURN(
       virtiofsd_,
