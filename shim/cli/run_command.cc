@@ -133,6 +133,7 @@ Result<int> RunContainer(const RunOptions& options, sandbox::HostConfig config) 
   v1::Agent::Stub& agent = vm->agent();
   {
     HULL_TRY(vm->CreateContainer(options.id, bundle.spec_json, bundle.terminal, true));
+    LogEvent(spdlog::level::debug, "container_created", Kv("container", options.id));
     // The pid file names hull-vmm: the host process that is the container.
     if (!options.pid_file.empty())
       HULL_TRY(WriteFileAtomically(options.pid_file, std::to_string(vm->vmm_pid())));
@@ -157,6 +158,7 @@ Result<int> RunContainer(const RunOptions& options, sandbox::HostConfig config) 
       grpc::Status status = agent.StartContainer(&context, request, &empty);
       if (!status.ok())
         return Error(EIO, "starting container " + options.id + ": " + status.error_message());
+      LogEvent(spdlog::level::debug, "container_started", Kv("container", options.id));
     }
     if (bundle.terminal) Resize(agent, options.id);
     grpc::ClientContext context;
@@ -167,14 +169,19 @@ Result<int> RunContainer(const RunOptions& options, sandbox::HostConfig config) 
     if (!status.ok())
       return Error(EIO, "waiting for container " + options.id + ": " + status.error_message());
     exit_status = response.exit_status();
+    LogEvent(spdlog::level::debug, "container_exited", Kv("container", options.id),
+             Kv("status", exit_status));
     out.Join();
     if (err) err->Join();
   }
   raw.reset();
   vm->RemoveContainer(options.id);
   Result<void> stopped = vm->Stop();
-  if (!stopped.ok())
+  if (stopped.ok()) {
+    LogEvent(spdlog::level::debug, "sandbox_stopped", Kv("container", options.id));
+  } else {
     LogEvent(spdlog::level::warn, "sandbox_stop", Kv("error", stopped.error().message()));
+  }
   if (!options.pid_file.empty()) ::unlink(options.pid_file.c_str());
   return exit_status;
 }

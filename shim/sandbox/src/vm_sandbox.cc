@@ -197,6 +197,9 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
                                 FileTail(dir_ + "/virtiofsd.log"));
   }
 
+  LogEvent(spdlog::level::debug, "virtiofsd_ready", Kv("sandbox", id_),
+           Kv("pid", virtiofsd_.pid()));
+
   std::string cmdline = "console=ttyS0 reboot=k panic=-1 quiet";
   if (config.log_level == "debug" || config.log_level == "trace") cmdline += " hull.log=debug";
   const std::string vmm_log = dir_ + "/vmm.log";
@@ -261,6 +264,7 @@ Result<void> VmSandbox::Launch(const HostConfig& config) {
                        "initramfs the agent's? The guest console ends with: " +
                        FileTail(console, 1024));
     }
+    LogEvent(spdlog::level::debug, "agent_connected", Kv("sandbox", id_));
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     channel_ = grpc::CreateInsecureChannelFromFd("hull-agent", fd);
     stub_ = v1::Agent::NewStub(channel_);
